@@ -1,0 +1,35 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** Worker-side configuration, read from the environment once per process. */
+export interface LongrunConfig {
+  /** State dir: hub repos, worktrees, artifacts, the dev server's database. */
+  home: string;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LongrunConfig {
+  return {
+    home: path.resolve(env.LONGRUN_HOME || path.join(os.homedir(), '.longrun')),
+    temporalAddress: env.TEMPORAL_ADDRESS || 'localhost:7233',
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: env.LONGRUN_TASK_QUEUE || 'longrun',
+  };
+}
+
+/** Where things live under the state dir. One function so no module invents its own layout. */
+export const paths = {
+  hub: (home: string, runId: string) => path.join(home, 'hubs', `${safeName(runId)}.git`),
+  worktree: (home: string, runId: string, taskId: string) =>
+    path.join(home, 'worktrees', safeName(runId), safeName(taskId)),
+  artifacts: (home: string) => path.join(home, 'artifacts'),
+  temporalDb: (home: string) => path.join(home, 'temporal', 'dev.sqlite'),
+  temporalCli: (home: string) => path.join(home, 'temporal-cli'),
+};
+
+/** Workflow ids contain '/', which must not become directories. */
+export function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]+/g, '_');
+}

@@ -1,0 +1,28 @@
+import { installRuntime } from './runtime';
+import { createWorkers } from './worker';
+import { workerSettings } from './options';
+
+/**
+ * The longrun worker process. The SDK's runtime shuts workers down gracefully on SIGINT/SIGTERM:
+ * polling stops, running activities get their grace period, then run() resolves.
+ */
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  installRuntime(env);
+  const settings = workerSettings(env);
+  // Configuration only: keys and tokens are never logged.
+  console.log(
+    `[longrun worker] address=${settings.temporalAddress} namespace=${settings.namespace} taskQueue=${settings.taskQueue} ` +
+      `hostQueue=${settings.hostTaskQueue} home=${settings.home} maxActivities=${settings.maxConcurrentActivities} ` +
+      `maxWorkflowTasks=${settings.maxConcurrentWorkflowTasks} tls=${settings.tls} apiKey=${settings.hasApiKey ? 'set' : 'unset'}`,
+  );
+  const workers = await createWorkers(settings);
+  await workers.run();
+  console.log('[longrun worker] stopped');
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

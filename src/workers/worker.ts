@@ -1,0 +1,58 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { connectionOptions } from './connection';
+import type { WorkerSettings } from './options';
+
+export interface LongrunWorkers {
+  /** Resolves when both workers have shut down. */
+  run(): Promise<void>;
+  shutdown(): void;
+  connection: NativeConnection;
+}
+
+/**
+ * Two workers in one process: the shared queue (`longrun`: workflows and host-independent activities) and this
+ * host's own queue (`longrun@<host>`: workspace, tool and model activities of agents whose worktree is on this disk).
+ */
+export async function createWorkers(
+  settings: WorkerSettings,
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>> = {},
+): Promise<LongrunWorkers> {
+  const connection = await NativeConnection.connect(connectionOptions(settings.temporalAddress));
+  const activities = createActivities({ config: settings, hostTaskQueue: settings.hostTaskQueue });
+  const common = {
+    connection,
+    namespace: settings.namespace,
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
+  };
+  const workflowSource = overrides.workflowBundle
+    ? { workflowBundle: overrides.workflowBundle }
+    : { workflowsPath: overrides.workflowsPath ?? require.resolve('../workflows') };
+  try {
+    const shared = await Worker.create({
+      ...common,
+      ...workflowSource,
+      taskQueue: settings.taskQueue,
+      activities,
+      maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
+      maxCachedWorkflows: settings.maxCachedWorkflows,
+    });
+    const host = await Worker.create({ ...common, taskQueue: settings.hostTaskQueue, activities });
+    return {
+      connection,
+      shutdown() {
+        for (const w of [shared, host]) if (w.getState() === 'RUNNING') w.shutdown();
+      },
+      async run() {
+        try {
+          await Promise.all([shared.run(), host.run()]);
+        } finally {
+          await connection.close();
+        }
+      },
+    };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+}

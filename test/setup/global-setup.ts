@@ -1,0 +1,29 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { findTemporalCli } from '../../src/dev/temporal-cli';
+import { startDevServer } from '../../src/dev/dev-server';
+
+/**
+ * One Temporal dev server for the whole test run, with our own health polling (createLocal's 5 s start limit flakes on
+ * cold machines). Tests reach it through LONGRUN_TEST_TEMPORAL_ADDRESS (test/helpers/temporal.ts). Set that variable
+ * yourself to reuse a server you already run.
+ */
+export default async function globalSetup(): Promise<void> {
+  if (!process.env.LONGRUN_TEST_TEMPORAL_ADDRESS) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-test-server-'));
+    const cli = await findTemporalCli({ log: (m) => console.log(`[global-setup] ${m}`) });
+    const server = await startDevServer({
+      cli,
+      dbFile: path.join(dir, 'temporal.sqlite'),
+      headless: true,
+      logFile: path.join(dir, 'server.log'),
+      startTimeoutMs: 120_000,
+    });
+    process.env.LONGRUN_TEST_TEMPORAL_ADDRESS = server.address;
+    process.env.LONGRUN_TEST_TEMPORAL_CLI = cli;
+    process.env.LONGRUN_TEST_SERVER_DIR = dir;
+    (globalThis as Record<string, unknown>).__longrunDevServer = server;
+  }
+  process.env.LONGRUN_TEST_TEMPORAL_CLI ??= await findTemporalCli();
+}
