@@ -1,0 +1,146 @@
+import type { LongrunConfig } from '../config';
+import type { ChatMessage, ModelCallInput, ModelCallResult, ProviderName, ToolCall } from '../core/types';
+import { callContext } from '../models/activity-context';
+import { classifyModelError } from '../models/errors';
+import { ProviderLimiter } from '../models/limiter';
+import { costOf } from '../models/pricing';
+import { createProvider, type ModelProvider } from '../models/providers';
+import type { ArtifactStore } from '../store/artifacts';
+
+/** Longest reply text returned inline; the full text is in the transcript. */
+export const TEXT_PREVIEW_CHARS = 2_000;
+
+/** Default HTTP timeout of one model call (`LONGRUN_MODEL_TIMEOUT_MS`). */
+export const DEFAULT_MODEL_TIMEOUT_MS = 10 * 60_000;
+
+export interface ModelActivityDeps {
+  config: LongrunConfig;
+  store: ArtifactStore;
+  /** Where keys, base URLs and limits come from; default process.env. Tests inject their own. */
+  env?: NodeJS.ProcessEnv;
+  /** Test hook: replace a provider's client (e.g. with a fake). */
+  providers?: Partial<Record<ProviderName, ModelProvider>>;
+}
+
+function timeoutFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.LONGRUN_MODEL_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return DEFAULT_MODEL_TIMEOUT_MS;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`LONGRUN_MODEL_TIMEOUT_MS must be a positive number, got "${raw}"`);
+  return n;
+}
+
+export function preview(text: string, max = TEXT_PREVIEW_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Tool calls as the workflow sees them: arguments inline only for control tools, the rest stay on disk. */
+export function workflowToolCalls(calls: ToolCall[], inlineArgumentsFor: string[] = []): ToolCall[] {
+  return calls.map((c) => {
+    const out: ToolCall = { id: c.id, name: c.name };
+    if (inlineArgumentsFor.includes(c.name) && c.arguments !== undefined) out.arguments = c.arguments;
+    if (c.argumentsError !== undefined) out.argumentsError = c.argumentsError;
+    return out;
+  });
+}
+
+export function createModelActivities(deps: ModelActivityDeps) {
+  const env = deps.env ?? process.env;
+  const limiter = new ProviderLimiter(env);
+  const timeoutMs = timeoutFromEnv(env);
+  const clients = new Map<ProviderName, ModelProvider>(
+    Object.entries(deps.providers ?? {}) as Array<[ProviderName, ModelProvider]>,
+  );
+
+  function provider(name: ProviderName): ModelProvider {
+    let p = clients.get(name);
+    if (!p) {
+      p = createProvider(name, env, { timeoutMs });
+      clients.set(name, p);
+    }
+    return p;
+  }
+
+  /**
+   * One model turn: reads the transcript (claim-check), calls the provider under the per-provider
+   * concurrency limit, writes the assistant reply at index `transcript.length` (a retry overwrites
+   * it) and returns a small result for workflow history.
+   */
+  async function callModel(input: ModelCallInput): Promise<ModelCallResult> {
+    const ctx = callContext();
+    const { role, model } = input;
+    const errCtx = { role, provider: model.provider, model: model.model };
+    const messages: ChatMessage[] = await deps.store.read(input.transcript);
+    let phase = 'queued';
+    const stopHeartbeats = ctx.keepAlive(() => ({ phase }));
+    try {
+      let client: ModelProvider;
+      try {
+        client = provider(model.provider);
+      } catch (err) {
+        throw classifyModelError(err, errCtx);
+      }
+      const release = await limiter.acquire(model.provider, ctx.signal);
+      phase = 'calling';
+      const started = Date.now();
+      // Leave a margin under the activity's own timeout, so a hung call fails as ours, classified.
+      const callTimeout = Math.max(1_000, Math.min(timeoutMs, (ctx.remainingMs ?? Infinity) - 5_000));
+      let completion;
+      try {
+        completion = await client.complete({
+          model,
+          messages,
+          tools: input.tools,
+          toolChoice: input.toolChoice,
+          signal: ctx.signal,
+          timeoutMs: callTimeout,
+          cacheKey: input.transcript.id,
+        });
+      } catch (err) {
+        if (ctx.signal?.aborted && ctx.signal.reason instanceof Error) throw ctx.signal.reason;
+        throw classifyModelError(err, errCtx);
+      } finally {
+        release();
+      }
+      const latencyMs = Date.now() - started;
+      phase = 'saving';
+      // Some compatible servers omit ids; the transcript needs them to pair results with calls.
+      const toolCalls = completion.toolCalls.map((c, i) => ({
+        ...c,
+        id: c.id || `call_${input.transcript.length}_${i}`,
+      }));
+      const reply: ChatMessage = {
+        role: 'assistant',
+        content: completion.text,
+        ...(toolCalls.length ? { toolCalls } : {}),
+      };
+      const transcript = await deps.store.append(input.transcript.id, input.transcript.length, [reply]);
+      const usage = { ...completion.usage, costUsd: costOf(completion.usage, model.price) };
+      ctx.log('model call', {
+        agentId: input.agentId,
+        role,
+        model: `${model.provider}:${model.model}`,
+        attempt: ctx.attempt,
+        latencyMs,
+        ...usage,
+        stopReason: completion.stopReason,
+        toolCalls: toolCalls.map((c) => c.name).join(','),
+        requestId: completion.requestId,
+      });
+      return {
+        transcript,
+        text: preview(completion.text),
+        toolCalls: workflowToolCalls(toolCalls, input.inlineArgumentsFor),
+        stopReason: completion.stopReason,
+        usage,
+        latencyMs,
+        ...(completion.requestId ? { requestId: completion.requestId } : {}),
+      };
+    } finally {
+      stopHeartbeats();
+    }
+  }
+
+  return { callModel };
+}
