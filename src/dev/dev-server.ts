@@ -117,15 +117,10 @@ export async function registerSearchAttributes(cli: string, address: string, nam
   const conn = ['--address', address, '--namespace', namespace];
   const { stdout } = await run(cli, ['operator', 'search-attribute', 'list', ...conn, '-o', 'json'], { timeout: 30_000 });
   const existing = (JSON.parse(stdout) as { customAttributes?: Record<string, string> }).customAttributes ?? {};
-  const byType = new Map<string, string[]>();
+  // One call per attribute: this CLI version registers only the first of several --name flags.
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
     if (name in existing) continue;
-    byType.set(type, [...(byType.get(type) ?? []), name]);
-  }
-  for (const [type, names] of byType) {
-    const args = ['operator', 'search-attribute', 'create', ...conn, '--type', type];
-    for (const name of names) args.push('--name', name);
-    await run(cli, args, { timeout: 30_000 });
+    await run(cli, ['operator', 'search-attribute', 'create', ...conn, '--name', name, '--type', type], { timeout: 30_000 });
   }
 }
 

@@ -7,5 +7,9 @@ export function installRuntime(env: NodeJS.ProcessEnv = process.env): void {
   if (installed) return;
   installed = true;
   const level = (env.LONGRUN_LOG_LEVEL || 'WARN').toUpperCase() as LogLevel;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // Already instantiated (e.g. a client connection came first): keep the existing runtime.
+  }
 }

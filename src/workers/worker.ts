@@ -16,10 +16,11 @@ export interface LongrunWorkers {
  */
 export async function createWorkers(
   settings: WorkerSettings,
-  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>> = {},
+  overrides: Partial<Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>> & { env?: NodeJS.ProcessEnv } = {},
 ): Promise<LongrunWorkers> {
-  const connection = await NativeConnection.connect(connectionOptions(settings.temporalAddress));
-  const activities = createActivities({ config: settings, hostTaskQueue: settings.hostTaskQueue });
+  const env = overrides.env ?? process.env;
+  const connection = await NativeConnection.connect(connectionOptions(settings.temporalAddress, env));
+  const activities = createActivities({ config: settings, hostTaskQueue: settings.hostTaskQueue, env });
   const common = {
     connection,
     namespace: settings.namespace,

@@ -2,10 +2,12 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { installRuntime } from '../../src/workers/runtime';
 
 /** Connects to the dev server the global setup started (one per test run). Close it in afterAll. */
 export async function testEnv(): Promise<TestWorkflowEnvironment> {
   const address = process.env.LONGRUN_TEST_TEMPORAL_ADDRESS;
+  installRuntime({ LONGRUN_LOG_LEVEL: process.env.LONGRUN_LOG_LEVEL ?? 'WARN' }); // before anything creates the runtime
   if (!address) throw new Error('LONGRUN_TEST_TEMPORAL_ADDRESS is not set: run tests through jest (test/setup/global-setup.ts)');
   return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { findTemporalCli } from '../../src/dev/temporal-cli';
 import { startDevServer } from '../../src/dev/dev-server';
 
@@ -26,4 +27,13 @@ export default async function globalSetup(): Promise<void> {
     (globalThis as Record<string, unknown>).__longrunDevServer = server;
   }
   process.env.LONGRUN_TEST_TEMPORAL_CLI ??= await findTemporalCli();
+  // The workflow bundle is built once for the whole run; test workers load it with { workflowBundle: { codePath } }.
+  if (!process.env.LONGRUN_TEST_WORKFLOW_BUNDLE) {
+    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-test-bundle-')), 'workflows.js');
+    fs.writeFileSync(file, code);
+    process.env.LONGRUN_TEST_WORKFLOW_BUNDLE = file;
+  }
 }
+
+const quietLogger = new DefaultLogger('WARN');

@@ -1,0 +1,40 @@
+import { loadConfig, paths, type LongrunConfig } from '../config';
+import type { ModelCallInput, ModelCallResult, ToolSpec } from '../core/types';
+import { ArtifactStore } from '../store/artifacts';
+import { createModelActivities } from './model';
+import { createRunActivities } from './run';
+import { createToolActivities } from './tools';
+import { toolsetSpecs, type Toolset } from './toolsets';
+import { createTranscriptActivities } from './transcripts';
+import { createWorkspaceActivities } from './workspace';
+
+/** A model call as workflows make it: tools by toolset name, so their schemas stay out of history. */
+export type ModelRequest = Omit<ModelCallInput, 'tools'> & { tools?: ToolSpec[]; toolset: Toolset };
+
+export interface ActivityDeps {
+  config?: LongrunConfig;
+  /** This worker process's host-affine task queue. */
+  hostTaskQueue: string;
+  env?: NodeJS.ProcessEnv;
+  promptsDir?: string;
+}
+
+/** Every activity the longrun worker registers, built once per process (one merge queue and one limiter per process). */
+export function createActivities(deps: ActivityDeps) {
+  const env = deps.env ?? process.env;
+  const config = deps.config ?? loadConfig(env);
+  const store = new ArtifactStore(paths.artifacts(config.home));
+  const model = createModelActivities({ config, store, env });
+  return {
+    ...createRunActivities({ env, hostTaskQueue: deps.hostTaskQueue }),
+    ...createTranscriptActivities({ store, promptsDir: deps.promptsDir }),
+    ...createWorkspaceActivities({ config }),
+    ...createToolActivities({ config, store, env }),
+    async callModel(req: ModelRequest): Promise<ModelCallResult> {
+      const { toolset, ...rest } = req;
+      return model.callModel({ ...rest, tools: [...toolsetSpecs(toolset), ...(req.tools ?? [])] });
+    },
+  };
+}
+
+export type LongrunActivities = ReturnType<typeof createActivities>;

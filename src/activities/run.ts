@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
+import { RUN_ID_PATTERN } from '../core/ids';
+import { DEFAULT_LIMITS, describeIssues, runInputSchema } from '../core/schemas';
+import { ROLES, type RoleModels } from '../core/types';
+import { resolveModels } from '../models/defaults';
+import { checkProviderKeys } from '../models/settings';
+import { promptsHash } from '../prompts/load';
+import type { ResolvedRun } from '../workflows/definitions';
+import { inspectRepo } from '../workspace/hub';
+import { isLocalRepo } from '../workspace/names';
+
+const run = promisify(execFile);
+
+export const RUN_ERRORS = { invalidInput: 'InvalidRunInput' } as const;
+
+/**
+ * Every problem with a run's input, one line each naming the field and the fix. Shared by the first activity
+ * of a run and by the CLI, which checks locally before starting anything.
+ */
+export async function runInputProblems(
+  input: unknown,
+  runId: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ problems: string[]; models: RoleModels | null }> {
+  const problems: string[] = [];
+  if (!RUN_ID_PATTERN.test(runId)) {
+    problems.push(`workflow id "${runId}": becomes a git branch name; use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+  const parsed = runInputSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys' && issue.path.join('.') === 'models') {
+        problems.push(`models: unknown role ${issue.keys.map((k) => `"${k}"`).join(', ')}; roles are ${ROLES.join(', ')}`);
+      } else if (issue.code === 'unrecognized_keys') {
+        const where = issue.path.join('.') || '(input)';
+        problems.push(`${where}: unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against the docs`);
+      } else {
+        problems.push(...describeIssues({ issues: [issue] } as never));
+      }
+    }
+    return { problems, models: null };
+  }
+  const spec = parsed.data;
+  if (isLocalRepo(spec.repo) && !path.isAbsolute(spec.repo.replace(/^file:\/\//, ''))) {
+    problems.push(`repo: "${spec.repo}" is a relative path; pass an absolute path (the worker resolves it on its own host)`);
+  } else {
+    problems.push(...(await inspectRepo(spec.repo)));
+    if (!problems.length && spec.base && isLocalRepo(spec.repo)) {
+      try {
+        await run('git', ['rev-parse', '--verify', '--quiet', `${spec.base}^{commit}`], { cwd: spec.repo });
+      } catch {
+        problems.push(`base: "${spec.base}" is not a commit, branch or tag of ${spec.repo}; omit it to start from HEAD`);
+      }
+    }
+  }
+  let models: RoleModels | null = null;
+  try {
+    models = resolveModels(spec.models ?? {}, env);
+    problems.push(...checkProviderKeys(models, env));
+    const limits = { ...DEFAULT_LIMITS, ...spec.limits };
+    if (limits.maxCostUsd !== null) {
+      for (const role of ROLES) {
+        if (!models[role].price) {
+          problems.push(
+            `limits.maxCostUsd: models.${role} (${models[role].provider}:${models[role].model}) has no known price, so spend cannot be enforced; ` +
+              'add its price to LONGRUN_PRICES or remove maxCostUsd',
+          );
+        }
+      }
+    }
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  return { problems, models };
+}
+
+export function createRunActivities(deps: { env?: NodeJS.ProcessEnv; hostTaskQueue: string }) {
+  const env = deps.env ?? process.env;
+  return {
+    /** The first activity of a run: everything is checked before any agent starts. */
+    async validateRun(input: unknown, runId: string, startedAt: number): Promise<ResolvedRun> {
+      const { problems, models } = await runInputProblems(input, runId, env);
+      if (problems.length || !models) {
+        throw ApplicationFailure.create({
+          type: RUN_ERRORS.invalidInput,
+          nonRetryable: true,
+          message: `Invalid run input (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n- ${problems.join('\n- ')}`,
+          details: [problems],
+        });
+      }
+      const spec = runInputSchema.parse(input);
+      return {
+        runId,
+        repo: isLocalRepo(spec.repo) ? path.resolve(spec.repo.replace(/^file:\/\//, '')) : spec.repo,
+        goal: spec.goal,
+        base: spec.base ?? null,
+        testCommand: spec.testCommand ?? null,
+        guidance: spec.guidance ?? '',
+        models,
+        limits: { ...DEFAULT_LIMITS, ...spec.limits },
+        startedAt,
+        promptsHash: await promptsHash(),
+      };
+    },
+
+    /** Host affinity: the queue of the worker process that picked this up; an agent's later activities go there. */
+    async hostQueue(): Promise<string> {
+      return deps.hostTaskQueue;
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * zod schemas for everything a user or a model hands us. Pure (no I/O): workflows import it to validate plans,
+ * handoffs and verdicts deterministically; the first activity validates run input with it.
+ */
+import { z } from 'zod';
+import { PROVIDERS, ROLES } from './types';
+
+export const modelSettingsSchema = z
+  .object({
+    provider: z.enum(PROVIDERS, { error: `must be one of ${PROVIDERS.join(', ')}` }),
+    model: z.string().trim().min(1, 'must name a model, e.g. "gpt-5" or "claude-sonnet-4-5"'),
+    maxTokens: z.number().int().positive().max(1_000_000).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    reasoningEffort: z.enum(['low', 'medium', 'high']).optional(),
+    contextWindow: z.number().int().min(4_000).optional(),
+  })
+  .strict();
+
+export const DEFAULT_LIMITS = {
+  maxParallelAgents: 4,
+  maxDepth: 2,
+  maxTasksPerPlanner: 12,
+  maxCycles: 5,
+  maxCostUsd: null as number | null,
+  maxTokens: null as number | null,
+  maxWallHours: 24 * 7,
+  workerMaxSteps: 60,
+  plannerMaxSteps: 40,
+  commandTimeoutSeconds: 600,
+};
+
+export const limitsSchema = z
+  .object({
+    maxParallelAgents: z.number().int().min(1).max(1024).describe('Worker agents running at once across the whole run.'),
+    maxDepth: z.number().int().min(0).max(5).describe('How deep sub-planners may nest (0: the root planner plans alone).'),
+    maxTasksPerPlanner: z.number().int().min(1).max(500).describe('Tasks one planner may create in a cycle.'),
+    maxCycles: z.number().int().min(1).max(1000).describe('Plan → work → verify → judge cycles before the run ends.'),
+    maxCostUsd: z.number().positive().nullable().describe('Spend limit in USD over the whole run (null: none).'),
+    maxTokens: z.number().int().positive().nullable().describe('Token limit (input + output) over the whole run (null: none).'),
+    maxWallHours: z.number().positive().max(24 * 365).describe('Wall-clock limit for the whole run, in hours.'),
+    workerMaxSteps: z.number().int().min(1).max(10_000).describe('Model turns one worker may take on its task.'),
+    plannerMaxSteps: z.number().int().min(1).max(10_000).describe('Model turns one planner may take per planning round.'),
+    commandTimeoutSeconds: z.number().int().min(1).max(24 * 3600).describe('Timeout of one agent command and of the test command.'),
+  })
+  .strict()
+  .partial();
+
+export const runInputSchema = z
+  .object({
+    repo: z.string().trim().min(1, 'must be an absolute path to a git repository or a git URL'),
+    goal: z.string().trim().min(1, 'must describe what the run should achieve, e.g. "Add input validation to the CLI"'),
+    base: z.string().trim().min(1).optional().describe('Ref the run starts from (default: the repository HEAD).'),
+    testCommand: z.string().trim().min(1).optional().describe('Shell command that verifies the work, e.g. "npm test".'),
+    models: z.partialRecord(z.enum(ROLES), modelSettingsSchema).optional().describe('Model per role.'),
+    limits: limitsSchema.optional(),
+    guidance: z.string().optional().describe('Standing instructions for every planner and worker.'),
+  })
+  .strict();
+
+export type RunInput = z.infer<typeof runInputSchema>;
+export type Limits = typeof DEFAULT_LIMITS;
+
+/** Turns zod issues into lines a person can act on: "limits.maxDepth: Too big: expected number to be <=5". */
+export function describeIssues(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((issue) => {
+    const where = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(input)';
+    return `${where}: ${issue.message}`;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// What models hand back through control tools.
+
+const text = (what: string, max: number) => z.string().trim().min(1, `${what} must not be empty`).max(max);
+const list = (max: number) => z.array(z.string().trim().min(1).max(2_000)).max(max).default([]);
+
+export const taskSpecSchema = z
+  .object({
+    title: text('title', 200).describe('Short imperative title, e.g. "Validate --port in the CLI parser".'),
+    description: text('description', 8_000).describe('What to do and why, with the context a fresh engineer needs.'),
+    acceptance: z.array(z.string().trim().min(1)).min(1, 'give at least one acceptance criterion').max(20),
+    files: list(50).describe('Files or directories the task is expected to touch (hints, not a lock).'),
+  })
+  .strict();
+
+export const scopeSpecSchema = z
+  .object({
+    scope: text('scope', 200).describe('The area a sub-planner owns, e.g. "src/parser".'),
+    description: text('description', 8_000).describe('What the sub-planner should achieve in that area.'),
+  })
+  .strict();
+
+export const planSchema = z
+  .object({
+    rationale: text('rationale', 4_000).describe('Why this plan, in a few sentences.'),
+    tasks: z.array(taskSpecSchema).max(100).default([]),
+    subplanners: z.array(scopeSpecSchema).max(20).default([]),
+    done: z.boolean().default(false).describe('True when your scope needs no more work after these tasks.'),
+  })
+  .strict();
+
+export const finishSchema = z
+  .object({
+    outcome: z.enum(['done', 'blocked']).describe('"done" when the task is complete and should be merged; "blocked" when it cannot be done.'),
+    summary: text('summary', 4_000).describe('What you did, for the planner.'),
+    notes: z.string().max(8_000).default(''),
+    concerns: list(20).describe('Risks or problems you saw but did not fix.'),
+    deviations: list(20).describe('Where you departed from the task description, and why.'),
+    findings: list(20).describe('Facts about the codebase the planner should know.'),
+  })
+  .strict();
+
+export const verdictSchema = z
+  .object({
+    decision: z.enum(['continue', 'done', 'stop']),
+    reasons: z.array(z.string().trim().min(1)).min(1, 'give at least one reason').max(20),
+    nextFocus: z.string().max(4_000).default(''),
+    scratchpad: z.string().max(16_000).default('').describe('Notes carried into the next, fresh cycle. Rewrite, do not append.'),
+  })
+  .strict();
+
+export type FinishArgs = z.infer<typeof finishSchema>;

@@ -1,0 +1,198 @@
+/**
+ * The agent loop, shared by planners, workers and the judge: model turn → tool calls → … until the model calls a
+ * control tool (finish, submit_plan, submit_verdict). Each model turn and each tool call is its own activity;
+ * the conversation itself stays on disk (claim-check), the workflow only holds its { id, length }.
+ */
+import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { refuseCall, type Lease } from '../core/budget';
+import { MODEL_ERRORS, type ChatMessage, type ResolvedModel, type Role, type ToolCall, type TranscriptRef, type UsageByRole, type WorkspaceRef } from '../core/types';
+import { addCallByRole, totalOf } from '../core/usage';
+import { hostActs, modelActs, toolActs } from './activities';
+
+export type { Toolset } from '../activities/toolsets';
+import type { Toolset } from '../activities/toolsets';
+
+/** Mutable loop state; carried across continue-as-new. */
+export interface AgentState {
+  transcript: TranscriptRef;
+  /** Tokens the next call will send, as of the last reply (input + output of that call). */
+  contextTokens: number;
+  steps: number;
+  usage: UsageByRole;
+  emptyReplies: number;
+  compactions: number;
+  lastTool: string | null;
+}
+
+export interface AgentSetup {
+  runId: string;
+  agentId: string;
+  role: Role;
+  model: ResolvedModel;
+  compactor: ResolvedModel;
+  toolset: Toolset;
+  /** Names of control tools: their calls end the loop and come back with inline arguments. */
+  control: string[];
+  hostQueue: string;
+  workspace: WorkspaceRef | null;
+  lease: Lease;
+  commandTimeoutMs: number;
+  /** "worker step 7" in the Web UI. */
+  label: string;
+}
+
+export type LoopEnd =
+  | { kind: 'control'; call: ToolCall }
+  | { kind: 'stopped' }
+  | { kind: 'limit'; reason: string }
+  | { kind: 'budget'; reason: string };
+
+const COMPACT_AT = 0.8;
+const MAX_EMPTY_REPLIES = 3;
+
+export function newAgentState(transcript: TranscriptRef, contextTokens: number): AgentState {
+  return { transcript, contextTokens, steps: 0, usage: {}, emptyReplies: 0, compactions: 0, lastTool: null };
+}
+
+/** Runs model turns until a control tool is called, the step limit or budget is hit, or a stop is requested. */
+export async function runUntilControl(
+  a: AgentSetup,
+  s: AgentState,
+  opts: { maxSteps: number; shouldStop: () => boolean; onStep?: () => void },
+): Promise<LoopEnd> {
+  for (;;) {
+    if (opts.shouldStop()) return { kind: 'stopped' };
+    if (s.steps >= opts.maxSteps) return { kind: 'limit', reason: `reached the step limit (${opts.maxSteps} model turns)` };
+    if (s.contextTokens > COMPACT_AT * a.model.contextWindow) await compact(a, s);
+    const refusal = refuseCall(a.lease, totalOf(s.usage), a.model, s.contextTokens, Date.now());
+    if (refusal) return { kind: 'budget', reason: refusal };
+
+    const reply = await callModelOrCompact(a, s);
+    s.steps++;
+    s.usage = addCallByRole(s.usage, a.role, reply.usage);
+    s.transcript = reply.transcript;
+    s.contextTokens = reply.usage.inputTokens + reply.usage.cacheReadTokens + reply.usage.cacheWriteTokens + reply.usage.outputTokens;
+    opts.onStep?.();
+
+    if (reply.toolCalls.length === 0) {
+      if (++s.emptyReplies >= MAX_EMPTY_REPLIES) {
+        return { kind: 'limit', reason: `the model answered ${MAX_EMPTY_REPLIES} times without calling a tool` };
+      }
+      await say(a, s, [{ role: 'user', content: nudge(a.control) }]);
+      continue;
+    }
+    s.emptyReplies = 0;
+
+    const control = reply.toolCalls.find((c) => a.control.includes(c.name));
+    const assistantIndex = s.transcript.length - 1;
+    let next = s.transcript.length;
+    for (const call of reply.toolCalls) {
+      if (call === control) continue;
+      if (a.control.includes(call.name)) {
+        await writeToolResult(a, s, next++, call, 'Ignored: only one control tool call is handled per turn.', true);
+        continue;
+      }
+      s.lastTool = call.name;
+      await runTool(a, s, assistantIndex, next++, call);
+    }
+    s.transcript = { id: s.transcript.id, length: next };
+    if (control) return { kind: 'control', call: control };
+  }
+}
+
+/** Answers a control call (acknowledgement or validation errors) so the transcript stays well-formed. */
+export async function answerControl(a: AgentSetup, s: AgentState, call: ToolCall, content: string, isError: boolean): Promise<void> {
+  await writeToolResult(a, s, s.transcript.length, call, content, isError);
+  s.transcript = { id: s.transcript.id, length: s.transcript.length + 1 };
+}
+
+/** Appends messages (a nudge, new handoffs, conflict instructions) to the agent's transcript. */
+export async function say(a: AgentSetup, s: AgentState, messages: ChatMessage[]): Promise<void> {
+  s.transcript = await hostActs.appendMessages.executeWithOptions({ taskQueue: a.hostQueue }, [
+    { transcriptId: s.transcript.id, from: s.transcript.length, messages },
+  ]);
+  s.contextTokens += Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4);
+}
+
+async function writeToolResult(a: AgentSetup, s: AgentState, index: number, call: ToolCall, content: string, isError: boolean) {
+  await hostActs.appendMessages.executeWithOptions({ taskQueue: a.hostQueue }, [
+    { transcriptId: s.transcript.id, from: index, messages: [{ role: 'tool', toolCallId: call.id, name: call.name, content, isError }] },
+  ]);
+}
+
+async function runTool(a: AgentSetup, s: AgentState, assistantIndex: number, resultIndex: number, call: ToolCall) {
+  if (!a.workspace) {
+    await writeToolResult(a, s, resultIndex, call, `Unknown tool '${call.name}': you have no workspace tools.`, true);
+    return;
+  }
+  try {
+    const result = await toolActs.runTool.executeWithOptions({ taskQueue: a.hostQueue, summary: `${call.name}` }, [
+      {
+        runId: a.runId,
+        agentId: a.agentId,
+        workspace: a.workspace,
+        transcriptId: s.transcript.id,
+        assistantIndex,
+        callId: call.id,
+        resultIndex,
+        commandTimeoutMs: a.commandTimeoutMs,
+      },
+    ]);
+    s.lastTool = `${call.name}: ${result.summary}`.slice(0, 200);
+    s.contextTokens += 200; // refined by the next reply's usage
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    // One attempt only: the agent sees what went wrong and decides.
+    const message = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
+    await writeToolResult(a, s, resultIndex, call, `The tool failed: ${message}`, true);
+  }
+}
+
+async function callModelOrCompact(a: AgentSetup, s: AgentState) {
+  const request = () =>
+    modelActs.callModel.executeWithOptions({ taskQueue: a.hostQueue, summary: `${a.label} ${s.steps + 1}` }, [
+      {
+        runId: a.runId,
+        agentId: a.agentId,
+        role: a.role,
+        model: a.model,
+        transcript: s.transcript,
+        tools: [],
+        toolset: a.toolset,
+        inlineArgumentsFor: a.control,
+        toolChoice: a.control.length ? 'required' : 'auto',
+      },
+    ]);
+  try {
+    return await request();
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === MODEL_ERRORS.contextLength) {
+      await compact(a, s); // never silently drop the task: compaction keeps it verbatim
+      return await request();
+    }
+    throw err;
+  }
+}
+
+/** Replaces the conversation with: system prompt + the task, verbatim + a summary of the work so far. */
+async function compact(a: AgentSetup, s: AgentState): Promise<void> {
+  const n = ++s.compactions;
+  const request = await hostActs.prepareCompaction.executeWithOptions({ taskQueue: a.hostQueue }, [
+    { source: s.transcript, targetId: `${a.agentId}#compactor${n}` },
+  ]);
+  const reply = await modelActs.callModel.executeWithOptions({ taskQueue: a.hostQueue, summary: `compact ${a.label}` }, [
+    { runId: a.runId, agentId: a.agentId, role: 'compactor', model: a.compactor, transcript: request, tools: [], toolset: 'none' },
+  ]);
+  s.usage = addCallByRole(s.usage, 'compactor', reply.usage);
+  const compacted = await hostActs.applyCompaction.executeWithOptions({ taskQueue: a.hostQueue }, [
+    { source: s.transcript, compactor: reply.transcript, newId: `${a.agentId}#${n}` },
+  ]);
+  s.transcript = compacted.transcript;
+  s.contextTokens = compacted.tokens;
+}
+
+function nudge(control: string[]): string {
+  return control.length
+    ? `Continue by calling a tool. When you are finished, call ${control.join(' or ')}.`
+    : 'Continue.';
+}

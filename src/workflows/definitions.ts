@@ -1,0 +1,219 @@
+/**
+ * The public surface of the workflows: inputs, results, signals, queries and updates. Clients import this file
+ * too, so it holds definitions only.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Lease } from '../core/budget';
+import type { Limits, RunInput } from '../core/schemas';
+import type {
+  Handoff,
+  HubInfo,
+  Receipt,
+  Role,
+  RoleModels,
+  ScopeSpec,
+  TaskSpec,
+  Usage,
+  UsageByRole,
+  Verdict,
+} from '../core/types';
+
+export type { RunInput };
+
+/** The run after validation: defaults applied once at run start and recorded in history. */
+export interface ResolvedRun {
+  runId: string;
+  repo: string;
+  goal: string;
+  base: string | null;
+  testCommand: string | null;
+  guidance: string;
+  models: RoleModels;
+  limits: Limits;
+  startedAt: number;
+  promptsHash: string;
+}
+
+/** What every agent in a cycle knows about the run. Small: it is copied into each child's input. */
+export interface RunContext {
+  run: ResolvedRun;
+  cycle: number;
+  hub: HubInfo;
+  /** The judge's rewritten notes from the previous cycle: the only memory carried across cycles. */
+  scratchpad: string;
+  nextFocus: string;
+  /** Workflow id of the run, where agents report progress. */
+  rootId: string;
+}
+
+export type RunStatus = 'running' | 'done' | 'stopped' | 'budget_exhausted' | 'failed' | 'max_cycles';
+
+export type Phase = 'preparing' | 'planning' | 'verifying' | 'judging' | 'publishing' | 'finished';
+
+export interface CycleRecord {
+  cycle: number;
+  tasks: { merged: number; failed: number; abandoned: number };
+  receipt: Receipt | null;
+  verdict: Verdict | null;
+  /** Set when a judge's `done` was refused because the tests fail. */
+  refusedDone: boolean;
+  plannerError: string | null;
+  /** Tasks that did not merge, with the worker's own account. */
+  unmerged: Array<Pick<Handoff, 'taskId' | 'title' | 'status' | 'summary'>>;
+  usage: Usage;
+  durationMs: number;
+}
+
+/** Carried across continue-as-new: totals and the scratchpad, nothing else (fresh cycles against drift). */
+export interface RunCarry {
+  run: ResolvedRun;
+  hub: HubInfo;
+  cycle: number;
+  scratchpad: string;
+  nextFocus: string;
+  usage: UsageByRole;
+  cycles: CycleRecord[];
+  commits: number;
+  pendingGuidance: string[];
+  paused: boolean;
+}
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  reason: string;
+  cycles: number;
+  tasks: { merged: number; failed: number; abandoned: number };
+  commits: number;
+  usage: UsageByRole;
+  costUsd: number;
+  finalVerdict: Verdict | null;
+  lastReceipt: Receipt | null;
+  resultBranch: string;
+  history: CycleRecord[];
+}
+
+export interface AgentSummary {
+  id: string;
+  role: Role;
+  title: string;
+  startedAt: number;
+}
+
+export interface RunStatusView {
+  runId: string;
+  status: RunStatus;
+  cycle: number;
+  phase: Phase;
+  paused: boolean;
+  stopRequested: boolean;
+  activeAgents: Partial<Record<Role, number>>;
+  agents: AgentSummary[];
+  tasks: { running: number; merged: number; failed: number; abandoned: number };
+  commits: number;
+  usage: UsageByRole;
+  costUsd: number;
+  lastVerdict: Verdict | null;
+  lastReceipt: Receipt | null;
+  resultBranch: string;
+}
+
+// ---------------------------------------------------------------------------
+// Planner and task workflows
+
+export interface PlannerInput {
+  ctx: RunContext;
+  /** null for the cycle's root planner; a scope for sub-planners. */
+  scope: ScopeSpec | null;
+  depth: number;
+  /** Worker slots this planner may fill at once (its share of maxParallelAgents). */
+  slots: number;
+  lease: Lease;
+  guidance: string[];
+  /** Set on continue-as-new. */
+  carry?: PlannerCarry;
+}
+
+export interface PlannerCarry {
+  transcript: { id: string; length: number };
+  contextTokens: number;
+  queue: Array<{ kind: 'task'; spec: TaskSpec } | { kind: 'scope'; spec: ScopeSpec }>;
+  nextTask: number;
+  nextScope: number;
+  planned: number;
+  unread: Handoff[];
+  result: PlannerResult;
+  scopeDone: boolean;
+  paused: boolean;
+  stopRequested: boolean;
+  hostQueue: string | null;
+}
+
+export interface PlannerResult {
+  handoffs: Handoff[];
+  usage: UsageByRole;
+  merged: number;
+  failed: number;
+  abandoned: number;
+  budgetExhausted: boolean;
+  error: string | null;
+}
+
+export interface TaskInput {
+  ctx: RunContext;
+  taskId: string;
+  spec: TaskSpec;
+  lease: Lease;
+  guidance: string[];
+  /** Set on continue-as-new. */
+  carry?: TaskCarry;
+}
+
+export interface TaskCarry {
+  hostQueue: string;
+  workspacePath: string;
+  transcript: { id: string; length: number };
+  contextTokens: number;
+  steps: number;
+  usage: UsageByRole;
+  conflictRounds: number;
+  emptyReplies: number;
+}
+
+/** Progress reported by planners to the run, so `status` sees the whole tree without querying it. */
+export type AgentEvent =
+  | { kind: 'started'; id: string; role: Role; title: string; at: number }
+  | { kind: 'finished'; id: string; role: Role; handoff?: Pick<Handoff, 'status' | 'commit'>; usage: UsageByRole };
+
+// ---------------------------------------------------------------------------
+// Signals, queries, updates
+
+export interface GuidancePayload {
+  guidance: string;
+}
+
+/** Graceful stop: no new tasks; running workers finish their current step and hand off; a final judge summary. */
+export const stopSignal = defineSignal('stop');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** New guidance for every active planner, applied at its next planning step. */
+export const replanSignal = defineSignal<[GuidancePayload]>('replan');
+export const statusQuery = defineQuery<RunStatusView>('status');
+/** Same as replan, but acknowledged: returns how many planners will see it. */
+export const guideUpdate = defineUpdate<{ accepted: true; planners: number }, [GuidancePayload]>('guide');
+
+/** Internal: planners report agent starts and handoffs to the run. */
+export const agentEventSignal = defineSignal<[AgentEvent]>('agentEvent');
+
+export interface AgentView {
+  id: string;
+  role: Role;
+  title: string;
+  state: string;
+  step: number;
+  lastTool: string | null;
+  costUsd: number;
+  startedAt: number;
+}
+/** Every planner and task answers this: the CLI's `watch` builds its tree from it. */
+export const agentQuery = defineQuery<AgentView>('agent');

@@ -1,0 +1,304 @@
+/**
+ * autonomousRun: one per run. Each cycle is prepare → root planner (child) → verify → judge → publish, then
+ * continue-as-new with a fresh state: only the judge's rewritten scratchpad and the totals carry over, which is
+ * what keeps a week-long run from drifting.
+ */
+import {
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { estimateCall, exhausted, remaining, subtract, type Lease } from '../core/budget';
+import { CONTROL } from '../core/control-tools';
+import { targetBranch, workflowIds } from '../core/ids';
+import { describeIssues, verdictSchema } from '../core/schemas';
+import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
+import type { Receipt, Role, UsageByRole, Verdict } from '../core/types';
+import { addUsage, emptyUsage, mergeByRole, totalOf } from '../core/usage';
+import { answerControl, newAgentState, runUntilControl, type AgentSetup } from './agent';
+import { hostActs, runActs, verifyActs } from './activities';
+import {
+  agentEventSignal,
+  guideUpdate,
+  pauseSignal,
+  replanSignal,
+  resumeSignal,
+  statusQuery,
+  stopSignal,
+  type AgentSummary,
+  type CycleRecord,
+  type Phase,
+  type PlannerResult,
+  type RunCarry,
+  type RunContext,
+  type RunInput,
+  type RunResult,
+  type RunStatus,
+  type RunStatusView,
+} from './definitions';
+import { planner } from './planner';
+
+export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<RunResult> {
+  const runId = workflowInfo().workflowId;
+  let phase: Phase = 'preparing';
+  let stopRequested = false;
+  let paused = carry?.paused ?? false;
+  const pendingGuidance: string[] = carry?.pendingGuidance ?? [];
+  const agents = new Map<string, AgentSummary>();
+  const live = { merged: 0, failed: 0, abandoned: 0, usage: {} as UsageByRole };
+  let plannerId: string | null = null;
+  let status: RunStatus = 'running';
+  let lastVerdict: Verdict | null = carry?.cycles.at(-1)?.verdict ?? null;
+  let lastReceipt: Receipt | null = carry?.cycles.at(-1)?.receipt ?? null;
+
+  const toPlanner = (fn: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
+    if (plannerId) void fn(getExternalWorkflowHandle(plannerId)).catch(() => undefined);
+  };
+  setHandler(stopSignal, () => {
+    stopRequested = true;
+    toPlanner((h) => h.signal(stopSignal));
+  });
+  setHandler(pauseSignal, () => {
+    paused = true;
+    toPlanner((h) => h.signal(pauseSignal));
+  });
+  setHandler(resumeSignal, () => {
+    paused = false;
+    toPlanner((h) => h.signal(resumeSignal));
+  });
+  const guide = (guidance: string) => {
+    if (plannerId) toPlanner((h) => h.signal(replanSignal, { guidance }));
+    else pendingGuidance.push(guidance); // applied by the next cycle's planner
+  };
+  setHandler(replanSignal, ({ guidance }) => guide(guidance));
+  setHandler(
+    guideUpdate,
+    ({ guidance }) => {
+      guide(guidance);
+      return { accepted: true as const, planners: plannerId ? 1 + [...agents.values()].filter((a) => a.role === 'subplanner').length : 0 };
+    },
+    {
+      validator: (payload) => {
+        if (!payload || typeof payload.guidance !== 'string' || !payload.guidance.trim()) {
+          throw new Error('guide needs {"guidance": "<non-empty text>"}');
+        }
+      },
+    },
+  );
+  setHandler(agentEventSignal, (e) => {
+    if (e.kind === 'started') agents.set(e.id, { id: e.id, role: e.role, title: e.title, startedAt: e.at });
+    else {
+      agents.delete(e.id);
+      live.usage = mergeByRole(live.usage, e.usage);
+      if (e.handoff) live[e.handoff.status === 'merged' ? 'merged' : e.handoff.status === 'failed' ? 'failed' : 'abandoned']++;
+    }
+  });
+
+  // ---- preparing (first cycle only): validate everything before any agent starts
+  if (!carry) {
+    upsertSearchAttributes([
+      { key: RUN_ID, value: runId },
+      { key: ROLE, value: 'run' },
+      { key: STATUS, value: 'running' },
+    ]);
+    const run = await runActs.validateRun(input, runId, Date.now());
+    const hub = await runActs.prepareHub({ runId, repo: run.repo, base: run.base ?? undefined });
+    upsertMemo({ promptsHash: run.promptsHash, models: run.models, limits: run.limits });
+    carry = { run, hub, cycle: 1, scratchpad: '', nextFocus: '', usage: {}, cycles: [], commits: 0, pendingGuidance, paused };
+  }
+  const { run, hub } = carry;
+  const cycle = carry.cycle;
+  const spentBefore = totalOf(carry.usage);
+  const totals = () => mergeByRole(carry!.usage, live.usage);
+  const runLease: Lease = {
+    costUsd: run.limits.maxCostUsd,
+    tokens: run.limits.maxTokens,
+    deadline: run.startedAt + run.limits.maxWallHours * 3_600_000,
+  };
+  const judgeReserve = estimateCall(run.models.judge, 30_000);
+  const tasksSoFar = () => {
+    const t = { merged: live.merged, failed: live.failed, abandoned: live.abandoned };
+    for (const c of carry!.cycles) {
+      t.merged += c.tasks.merged;
+      t.failed += c.tasks.failed;
+      t.abandoned += c.tasks.abandoned;
+    }
+    return t;
+  };
+
+  setHandler(statusQuery, (): RunStatusView => {
+    const activeAgents: Partial<Record<Role, number>> = {};
+    for (const a of agents.values()) activeAgents[a.role] = (activeAgents[a.role] ?? 0) + 1;
+    if (phase === 'planning') activeAgents.planner = 1;
+    if (phase === 'judging') activeAgents.judge = 1;
+    return {
+      runId, status, cycle, phase, paused, stopRequested, activeAgents, agents: [...agents.values()],
+      tasks: { running: [...agents.values()].filter((a) => a.role === 'worker').length, ...tasksSoFar() },
+      commits: carry!.commits + live.merged, usage: totals(), costUsd: totalOf(totals()).costUsd,
+      lastVerdict, lastReceipt, resultBranch: targetBranch(runId),
+    };
+  });
+  upsertSearchAttributes([{ key: CYCLE, value: cycle }]);
+
+  const finish = (s: RunStatus, reason: string, record: CycleRecord | null): RunResult => {
+    status = s;
+    phase = 'finished';
+    const history = record ? [...carry!.cycles, record] : carry!.cycles;
+    const usage = record ? mergeByRole(carry!.usage, live.usage) : carry!.usage;
+    upsertSearchAttributes([{ key: STATUS, value: s }, { key: COST_USD, value: totalOf(usage).costUsd }]);
+    setCurrentDetails(`**${s}** after ${history.length} cycle(s): ${reason}`);
+    const tasks = history.reduce((t, c) => ({ merged: t.merged + c.tasks.merged, failed: t.failed + c.tasks.failed, abandoned: t.abandoned + c.tasks.abandoned }), { merged: 0, failed: 0, abandoned: 0 });
+    return {
+      runId, status: s, reason, cycles: history.length, tasks, commits: tasks.merged, usage, costUsd: totalOf(usage).costUsd,
+      finalVerdict: lastVerdict, lastReceipt, resultBranch: targetBranch(runId), history,
+    };
+  };
+
+  if (exhausted(subtract(remaining(runLease, spentBefore), { costUsd: 0, tokens: 0, deadline: runLease.deadline }), judgeReserve, Date.now())) {
+    return finish('budget_exhausted', 'the budget left cannot cover another cycle', null);
+  }
+
+  // ---- planning: the cycle's root planner and its tree of sub-planners and workers
+  const started = Date.now();
+  const tipBefore = await runActs.targetTip({ runId });
+  let plan: PlannerResult | null = null;
+  let plannerError: string | null = null;
+  await condition(() => !paused || stopRequested);
+  if (!stopRequested) {
+    phase = 'planning';
+    setCurrentDetails(`cycle ${cycle}: planning and working`);
+    plannerId = workflowIds.rootPlanner(runId, cycle);
+    const ctx: RunContext = { run, cycle, hub, scratchpad: carry.scratchpad, nextFocus: carry.nextFocus, rootId: runId };
+    const lease = subtract(remaining(runLease, spentBefore), { ...judgeReserve, deadline: runLease.deadline });
+    try {
+      const child = await startChild(planner, {
+        workflowId: plannerId,
+        args: [{ ctx, scope: null, depth: 0, slots: run.limits.maxParallelAgents, lease, guidance: [run.guidance, ...pendingGuidance].filter(Boolean) }],
+        staticSummary: `planner: cycle ${cycle}`,
+        typedSearchAttributes: [
+          { key: RUN_ID, value: runId },
+          { key: ROLE, value: 'planner' },
+          { key: CYCLE, value: cycle },
+        ],
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      });
+      pendingGuidance.length = 0;
+      if (stopRequested) toPlanner((h) => h.signal(stopSignal));
+      if (paused) toPlanner((h) => h.signal(pauseSignal));
+      plan = await child.result();
+    } catch (err) {
+      plannerError = String((err as Error).cause ?? err);
+    }
+    plannerId = null;
+    agents.clear();
+  }
+  const cycleUsage = mergeByRole(plan?.usage ?? {}, {});
+  // Planner results are authoritative; live counts were only for status while the cycle ran.
+  live.usage = cycleUsage;
+  live.merged = plan?.merged ?? 0;
+  live.failed = plan?.failed ?? 0;
+  live.abandoned = plan?.abandoned ?? 0;
+
+  // ---- verify: the test command on a clean checkout of the target tip
+  let receipt: Receipt | null = null;
+  if (run.testCommand) {
+    phase = 'verifying';
+    setCurrentDetails(`cycle ${cycle}: verifying with \`${run.testCommand}\``);
+    receipt = await verifyActs.verifyTarget.executeWithOptions({ summary: `verify: ${run.testCommand}` }, [
+      { runId, testCommand: run.testCommand, timeoutMs: run.limits.commandTimeoutSeconds * 1000 },
+    ]);
+    lastReceipt = receipt;
+  }
+
+  // ---- judge: continue, done or stop
+  phase = 'judging';
+  setCurrentDetails(`cycle ${cycle}: judging`);
+  const diffStat = await runActs.diffStat({ runId, from: tipBefore });
+  const judged = await judge(run, runId, cycle, carry.scratchpad, plan, plannerError, receipt, diffStat, totals(), stopRequested);
+  live.usage = mergeByRole(live.usage, judged.usage);
+  let verdict = judged.verdict;
+  let refusedDone = false;
+  if (verdict.decision === 'done' && run.testCommand && !receipt?.passed) {
+    refusedDone = true; // done is refused without a passing receipt
+    verdict = { ...verdict, decision: 'continue', reasons: [...verdict.reasons, 'done refused: the test command does not pass on the target branch'] };
+  }
+  lastVerdict = verdict;
+
+  phase = 'publishing';
+  await runActs.publishTarget({ runId, repo: run.repo });
+
+  const record: CycleRecord = {
+    cycle,
+    tasks: { merged: live.merged, failed: live.failed, abandoned: live.abandoned },
+    receipt, verdict, refusedDone, plannerError: plannerError ?? plan?.error ?? null,
+    unmerged: (plan?.handoffs ?? []).filter((h) => h.status !== 'merged').map(({ taskId, title, status, summary }) => ({ taskId, title, status, summary })),
+    usage: totalOf(mergeByRole(cycleUsage, judged.usage)), durationMs: Date.now() - started,
+  };
+  const usage = mergeByRole(carry.usage, live.usage);
+  const spent = totalOf(usage);
+  upsertSearchAttributes([{ key: COST_USD, value: spent.costUsd }]);
+
+  if (stopRequested) return finish('stopped', 'stopped by the operator', record);
+  if (verdict.decision === 'done') return finish('done', verdict.reasons.join('; '), record);
+  if (verdict.decision === 'stop') return finish('stopped', `the judge stopped the run: ${verdict.reasons.join('; ')}`, record);
+  if (plan?.budgetExhausted || exhausted(remaining(runLease, spent), judgeReserve, Date.now())) {
+    return finish('budget_exhausted', 'the run reached its cost, token or time limit', record);
+  }
+  if (cycle >= run.limits.maxCycles) return finish('max_cycles', `reached maxCycles (${run.limits.maxCycles})`, record);
+
+  // Fresh cycle: nothing but the scratchpad, totals and pending guidance carries over.
+  await condition(() => true);
+  return continueAsNew<typeof autonomousRun>(input, {
+    run, hub, cycle: cycle + 1, scratchpad: verdict.scratchpad, nextFocus: verdict.nextFocus, usage,
+    cycles: [...carry.cycles, record], commits: carry.commits + record.tasks.merged, pendingGuidance, paused,
+  });
+}
+
+async function judge(
+  run: RunCarry['run'], runId: string, cycle: number, scratchpad: string, plan: PlannerResult | null, plannerError: string | null,
+  receipt: Receipt | null, diffStat: string, usage: UsageByRole, stopRequested: boolean,
+): Promise<{ verdict: Verdict; usage: UsageByRole }> {
+  const hostQueue = await runActs.hostQueue();
+  const id = `${runId}/c${cycle}/judge`;
+  const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
+    { transcriptId: id, kind: 'judge', run, cycle, scratchpad, plan, plannerError: plannerError ?? plan?.error ?? null, receipt, diffStat, usage: totalOf(usage), stopRequested },
+  ]);
+  const s = newAgentState({ id: t.id, length: t.length }, t.tokens);
+  const agent: AgentSetup = {
+    runId, agentId: id, role: 'judge', model: run.models.judge, compactor: run.models.compactor, toolset: 'judge',
+    control: [CONTROL.submitVerdict], hostQueue, workspace: null,
+    // The judge's reserve was kept out of the planner's lease; it is never refused for budget.
+    lease: { costUsd: null, tokens: null, deadline: Number.MAX_SAFE_INTEGER }, commandTimeoutMs: 0, label: 'judge step',
+  };
+  let problems: string[] = [];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const end = await runUntilControl(agent, s, { maxSteps: s.steps + 3, shouldStop: () => false });
+    if (end.kind !== 'control') {
+      problems = [end.kind === 'stopped' ? 'stopped' : end.reason];
+      break;
+    }
+    const parsed = verdictSchema.safeParse(end.call.arguments ?? {});
+    if (parsed.success) {
+      await answerControl(agent, s, end.call, 'Verdict recorded.', false);
+      const verdict = stopRequested ? { ...parsed.data, decision: 'stop' as const } : parsed.data;
+      return { verdict, usage: s.usage };
+    }
+    problems = end.call.argumentsError ? [`arguments are not valid JSON: ${end.call.argumentsError}`] : describeIssues(parsed.error);
+    await answerControl(agent, s, end.call, `Your verdict is invalid:\n- ${problems.join('\n- ')}\nSubmit it again, corrected.`, true);
+  }
+  if (stopRequested) {
+    return { verdict: { decision: 'stop', reasons: ['stopped by the operator'], nextFocus: '', scratchpad }, usage: s.usage };
+  }
+  throw ApplicationFailure.nonRetryable(`the judge gave no valid verdict for cycle ${cycle}: ${problems.join('; ')}`, 'InvalidVerdict');
+}
+
+// Referenced so the helper stays in the public API of this module for tests.
+export const _internal = { addUsage, emptyUsage };

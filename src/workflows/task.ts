@@ -1,0 +1,200 @@
+/**
+ * A worker agent: one task, in its own worktree, from first look to merged commit. It merges its own work and
+ * resolves its own conflicts (there is no integrator), then hands off a report to its planner.
+ */
+import {
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
+  log,
+  setHandler,
+  setCurrentDetails,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { CONTROL } from '../core/control-tools';
+import { finishSchema, describeIssues, type FinishArgs } from '../core/schemas';
+import type { Handoff, HandoffStatus, IntegrationResult, WorkspaceRef } from '../core/types';
+import { totalOf } from '../core/usage';
+import { answerControl, newAgentState, runUntilControl, say, type AgentSetup, type AgentState } from './agent';
+import { hostActs, mergeActs, runActs } from './activities';
+import { agentQuery, stopSignal, type TaskCarry, type TaskInput } from './definitions';
+
+const MAX_CONFLICT_ROUNDS = 3;
+const CHECKPOINT_EVERY = 5;
+
+export async function task(input: TaskInput): Promise<Handoff> {
+  const { ctx, spec, taskId } = input;
+  const run = ctx.run;
+  const id = workflowInfo().workflowId;
+  let stopRequested = false;
+  let state: string = 'starting';
+  setHandler(stopSignal, () => void (stopRequested = true));
+
+  // Host affinity: the first activity picks a host; everything touching the worktree goes to that host's queue.
+  const hostQueue = input.carry?.hostQueue ?? (await runActs.hostQueue());
+  const workspace: WorkspaceRef = input.carry
+    ? { path: input.carry.workspacePath, readOnly: false }
+    : { path: (await hostActs.openWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId }])).path, readOnly: false };
+
+  let s: AgentState;
+  if (input.carry) {
+    s = { ...newAgentState(input.carry.transcript, input.carry.contextTokens), steps: input.carry.steps, usage: input.carry.usage };
+  } else {
+    const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
+      { transcriptId: id, kind: 'worker', ctx, workspacePath: workspace.path, task: spec, guidance: input.guidance },
+    ]);
+    s = newAgentState({ id: t.id, length: t.length }, t.tokens);
+  }
+  let conflictRounds = input.carry?.conflictRounds ?? 0;
+
+  const agent: AgentSetup = {
+    runId: run.runId,
+    agentId: id,
+    role: 'worker',
+    model: run.models.worker,
+    compactor: run.models.compactor,
+    toolset: 'worker',
+    control: [CONTROL.finish],
+    hostQueue,
+    workspace,
+    lease: input.lease,
+    commandTimeoutMs: run.limits.commandTimeoutSeconds * 1000,
+    label: 'worker step',
+  };
+  setHandler(agentQuery, () => ({
+    id,
+    role: 'worker' as const,
+    title: spec.title,
+    state,
+    step: s.steps,
+    lastTool: s.lastTool,
+    costUsd: totalOf(s.usage).costUsd,
+    startedAt: workflowInfo().startTime.getTime(),
+  }));
+
+  const handoff = (status: HandoffStatus, summary: string, extra: Partial<Handoff> = {}): Handoff => ({
+    taskId,
+    title: spec.title,
+    status,
+    summary,
+    notes: '',
+    concerns: [],
+    deviations: [],
+    findings: [],
+    commit: null,
+    filesChanged: [],
+    usage: s.usage,
+    steps: s.steps,
+    ...extra,
+  });
+
+  let keepWorkspace = false;
+  try {
+    let lastCheckpoint = s.steps;
+    for (;;) {
+      state = 'working';
+      setCurrentDetails(`**worker**: ${spec.title}\n\nstep ${s.steps} · ${s.lastTool ?? ''}`);
+      const end = await runUntilControl(agent, s, {
+        maxSteps: run.limits.workerMaxSteps,
+        shouldStop: () => stopRequested || workflowInfo().continueAsNewSuggested,
+        onStep: () => setCurrentDetails(`**worker**: ${spec.title}\n\nstep ${s.steps} · ${s.lastTool ?? ''}`),
+      });
+      if (s.steps - lastCheckpoint >= CHECKPOINT_EVERY) {
+        // Pushed to the hub, so a task whose host disappears resumes from here on another host.
+        await hostActs.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
+          { runId: run.runId, taskId, message: `checkpoint after step ${s.steps}` },
+        ]);
+        lastCheckpoint = s.steps;
+      }
+      if (end.kind === 'stopped' && !stopRequested) {
+        keepWorkspace = true; // the next run of this workflow goes on in the same worktree
+        const carry: TaskCarry = {
+          hostQueue,
+          workspacePath: workspace.path,
+          transcript: s.transcript,
+          contextTokens: s.contextTokens,
+          steps: s.steps,
+          usage: s.usage,
+          conflictRounds,
+          emptyReplies: s.emptyReplies,
+        };
+        await continueAsNew<typeof task>({ ...input, carry });
+      }
+      if (end.kind === 'stopped') {
+        await checkpoint(run.runId, taskId, hostQueue, 'stopped by operator');
+        return handoff('abandoned', 'Stopped by the operator before the task was finished; work so far is checkpointed on the task branch.');
+      }
+      if (end.kind === 'limit' || end.kind === 'budget') {
+        await checkpoint(run.runId, taskId, hostQueue, `abandoned: ${end.reason}`);
+        return handoff('abandoned', `Abandoned: ${end.reason}. Work so far is checkpointed on the task branch.`);
+      }
+
+      const parsed = finishSchema.safeParse(end.call.arguments ?? {});
+      if (!parsed.success) {
+        await answerControl(agent, s, end.call, invalid(end.call.argumentsError, describeIssues(parsed.error)), true);
+        continue;
+      }
+      const finish: FinishArgs = parsed.data;
+      const report = { notes: finish.notes, concerns: finish.concerns, deviations: finish.deviations, findings: finish.findings };
+      if (finish.outcome === 'blocked') {
+        await answerControl(agent, s, end.call, 'Handoff received (blocked).', false);
+        await checkpoint(run.runId, taskId, hostQueue, 'blocked');
+        return handoff('failed', finish.summary, report);
+      }
+
+      state = 'merging';
+      setCurrentDetails(`**worker**: ${spec.title}\n\nmerging`);
+      const merged: IntegrationResult = await mergeActs.integrateTask.executeWithOptions(
+        { taskQueue: hostQueue, summary: `merge ${taskId}` },
+        [{ runId: run.runId, taskId, title: spec.title, message: finish.summary }],
+      );
+      if (merged.status === 'merged' || merged.status === 'already-merged') {
+        await answerControl(agent, s, end.call, `Merged as ${merged.commit}.`, false);
+        return handoff('merged', finish.summary, { ...report, commit: merged.commit, filesChanged: merged.filesChanged });
+      }
+      if (merged.status === 'no-changes') {
+        await answerControl(agent, s, end.call, 'Nothing to merge: the task branch has no changes.', false);
+        return handoff('abandoned', `No changes to merge. ${finish.summary}`, report);
+      }
+      // Conflict: the same agent resolves it with its normal tools, then calls finish again.
+      if (++conflictRounds > MAX_CONFLICT_ROUNDS) {
+        await answerControl(agent, s, end.call, 'Too many conflict rounds; handing off as failed.', true);
+        return handoff('failed', `Could not merge after ${MAX_CONFLICT_ROUNDS} conflict rounds. ${finish.summary}`, report);
+      }
+      state = 'resolving conflicts';
+      await answerControl(agent, s, end.call, conflictMessage(merged), true);
+      await say(agent, s, [
+        { role: 'user', content: 'Resolve the merge conflicts above, run the tests, then call finish again with your handoff.' },
+      ]);
+    }
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.error('task failed', { taskId, error: String(err) });
+    return handoff('failed', `The task failed: ${(err as Error).message}`);
+  } finally {
+    if (!keepWorkspace) {
+      // Runs on success, failure and cancellation: no worktree outlives its task.
+      await CancellationScope.nonCancellable(() =>
+        hostActs.closeWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId }]),
+      );
+    }
+  }
+}
+
+async function checkpoint(runId: string, taskId: string, hostQueue: string, message: string) {
+  await hostActs.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId, taskId, message }]);
+}
+
+function invalid(argumentsError: string | undefined, problems: string[]): string {
+  if (argumentsError) return `Your finish call's arguments were not valid JSON (${argumentsError}). Call finish again.`;
+  return `Your handoff is invalid:\n- ${problems.join('\n- ')}\nCall finish again with corrected arguments.`;
+}
+
+function conflictMessage(c: Extract<IntegrationResult, { status: 'conflict' }>): string {
+  const files = c.files.map((f) => `### ${f.path}\n\`\`\`\n${f.content}\n\`\`\``).join('\n\n');
+  return (
+    `Not merged: your branch conflicts with the target branch (tip ${c.onto}). The target was merged into your ` +
+    `worktree; these files have conflict markers:\n\n${files}\n\nEdit each file so it keeps both sides' intent and ` +
+    `has no conflict markers left.`
+  );
+}

@@ -1,0 +1,93 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createSampleRepo } from '../../src/demo/sample-repo';
+import { teamScenario } from '../../src/demo/team-scenario';
+import type { RunResult } from '../../src/workflows/definitions';
+import { startHarness, TEST_MODELS, type Harness } from '../helpers/harness';
+import { saveHistories } from '../helpers/histories';
+import { temporalCli, testEnv } from '../helpers/temporal';
+
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' });
+
+describe('autonomousRun end to end (real dev server, real git, both SDKs against the simulator)', () => {
+  let env: TestWorkflowEnvironment;
+  let h: Harness;
+  let repo: string;
+
+  beforeAll(async () => {
+    env = await testEnv();
+    h = await startHarness(env, teamScenario());
+    repo = createSampleRepo(fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-sample-')));
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await env?.teardown();
+    fs.rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('plans with a sub-planner, merges every task with a resolved conflict, continues once, then finishes done', async () => {
+    const runId = `e2e-${Date.now().toString(36)}`;
+    const input = {
+      repo,
+      goal: 'Fix the failing test, add clamp, mean, max and geometry helpers, and document the library.',
+      testCommand: 'node test.js',
+      models: TEST_MODELS,
+      limits: { maxParallelAgents: 3, maxCycles: 4, maxDepth: 1 },
+    };
+    // Started with the real Temporal CLI, as a user would.
+    execFileSync(temporalCli(), [
+      'workflow', 'start', '--address', env.address, '--task-queue', h.taskQueue, '--type', 'autonomousRun',
+      '--workflow-id', runId, '--input', JSON.stringify(input),
+    ]);
+    const result: RunResult = await env.client.workflow.getHandle(runId).result();
+
+    expect(result.status).toBe('done');
+    expect(result.cycles).toBe(2);
+    expect(result.history[0].verdict?.decision).toBe('continue');
+    expect(result.history[1].verdict?.decision).toBe('done');
+    expect(result.lastReceipt?.passed).toBe(true);
+    expect(result.history.flatMap((c) => c.unmerged)).toEqual([]);
+    expect(result.history.map((c) => c.tasks)).toEqual([{ merged: 6, failed: 0, abandoned: 0 }, { merged: 1, failed: 0, abandoned: 0 }]);
+    expect(result.tasks.merged).toBe(7); // 4 root tasks + 2 from the sub-planner + docs in cycle 2
+    expect(result.tasks.failed).toBe(0);
+    expect(result.usage.worker?.calls).toBeGreaterThan(0);
+    expect(result.usage.planner?.calls).toBeGreaterThan(0);
+    expect(result.usage.judge?.calls).toBe(2);
+    expect(result.costUsd).toBeGreaterThan(0);
+
+    // A sub-planner ran, and at least one worker resolved a real merge conflict.
+    const subplanners = env.client.workflow.list({ query: `WorkflowId STARTS_WITH "${runId}/c1/planner/s"` });
+    const subIds: string[] = [];
+    for await (const wf of subplanners) subIds.push(wf.workflowId);
+    expect(subIds).toContain(`${runId}/c1/planner/s1`);
+    const conflicts = h.sim.requests.filter((r) => JSON.stringify(r.body).includes('Not merged: your branch conflicts'));
+    expect(conflicts.length).toBeGreaterThan(0);
+
+    // The user's repository has the result branch with every change; nothing else moved.
+    const branch = `longrun/${runId}`;
+    expect(result.resultBranch).toBe(branch);
+    expect(git(repo, 'rev-parse', '--abbrev-ref', 'HEAD').trim()).toBe('main');
+    const files = git(repo, 'ls-tree', '-r', '--name-only', branch).split('\n');
+    for (const f of ['lib/clamp.js', 'lib/mean.js', 'lib/max.js', 'lib/geometry/area.js', 'lib/geometry/perimeter.js', 'tests/clamp.test.js']) {
+      expect(files).toContain(f);
+    }
+    expect(git(repo, 'show', `${branch}:lib/math.js`)).toContain('a - b');
+    const changelog = git(repo, 'show', `${branch}:CHANGELOG.md`);
+    expect(changelog).not.toMatch(/<<<<<<<|>>>>>>>/);
+    for (const t of ['clamp', 'mean', 'max', 'area', 'perimeter', 'Fix sub', 'Document']) expect(changelog).toContain(t);
+    // Each task merged exactly once.
+    const trailers = git(repo, 'log', '--first-parent', branch, '--format=%(trailers:key=Longrun-Task,valueonly)').split('\n').filter(Boolean);
+    expect(new Set(trailers).size).toBe(trailers.length);
+    expect(trailers.length).toBeGreaterThanOrEqual(7);
+
+    // No worktree is left behind.
+    const worktrees = path.join(h.home, 'worktrees', runId);
+    const left = fs.existsSync(worktrees) ? fs.readdirSync(worktrees) : [];
+    expect(left).toEqual([]);
+
+    await saveHistories(env, runId, 'e2e');
+  });
+});
