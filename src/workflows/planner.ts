@@ -17,7 +17,7 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import { add, carve, estimateCall, exhausted, remaining, subtract, type Lease } from '../core/budget';
+import { add, carve, estimateCall, exhausted, remaining, spentLease, subtract, type Lease } from '../core/budget';
 import { CONTROL } from '../core/control-tools';
 import { taskIdOf, workflowIds } from '../core/ids';
 import { describeIssues, planSchema } from '../core/schemas';
@@ -152,6 +152,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
   async function planningRound(message: string | null): Promise<void> {
     state = 'planning';
     details();
+    // The planner's own calls may use what its children have neither spent nor been leased.
+    agent.lease = subtract(subtract(input.lease, spentLease(totalOf(childUsage), input.lease.deadline)), outstanding());
     if (message) await say(agent, s, [{ role: 'user', content: message }]);
     let repairs = 0;
     const maxSteps = s.steps + run.limits.plannerMaxSteps;

@@ -4,6 +4,7 @@
  * what keeps a week-long run from drifting.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -22,7 +23,7 @@ import { targetBranch, workflowIds } from '../core/ids';
 import { describeIssues, verdictSchema } from '../core/schemas';
 import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
 import type { Receipt, Role, UsageByRole, Verdict } from '../core/types';
-import { addUsage, emptyUsage, mergeByRole, totalOf } from '../core/usage';
+import { mergeByRole, totalOf } from '../core/usage';
 import { answerControl, newAgentState, runUntilControl, type AgentSetup } from './agent';
 import { hostActs, runActs, verifyActs } from './activities';
 import {
@@ -102,6 +103,28 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
     }
   });
 
+  const totals = () => mergeByRole(carry?.usage ?? {}, live.usage);
+  const tasksSoFar = () => {
+    const t = { merged: live.merged, failed: live.failed, abandoned: live.abandoned };
+    for (const c of carry?.cycles ?? []) {
+      t.merged += c.tasks.merged;
+      t.failed += c.tasks.failed;
+      t.abandoned += c.tasks.abandoned;
+    }
+    return t;
+  };
+  setHandler(statusQuery, (): RunStatusView => {
+    const activeAgents: Partial<Record<Role, number>> = {};
+    for (const a of agents.values()) activeAgents[a.role] = (activeAgents[a.role] ?? 0) + 1;
+    if (phase === 'planning') activeAgents.planner = 1;
+    if (phase === 'judging') activeAgents.judge = 1;
+    return {
+      runId, status, cycle: carry?.cycle ?? 1, phase, paused, stopRequested, activeAgents, agents: [...agents.values()],
+      tasks: { running: [...agents.values()].filter((a) => a.role === 'worker').length, ...tasksSoFar() },
+      commits: (carry?.commits ?? 0) + live.merged, usage: totals(), costUsd: totalOf(totals()).costUsd,
+      lastVerdict, lastReceipt, resultBranch: targetBranch(runId),
+    };
+  });
   // ---- preparing (first cycle only): validate everything before any agent starts
   if (!carry) {
     upsertSearchAttributes([
@@ -109,43 +132,22 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
       { key: ROLE, value: 'run' },
       { key: STATUS, value: 'running' },
     ]);
-    const run = await runActs.validateRun(input, runId, Date.now());
-    const hub = await runActs.prepareHub({ runId, repo: run.repo, base: run.base ?? undefined });
+    const run = await userErrorsAsOwn(() => runActs.validateRun(input, runId, Date.now()));
+    const hub = await userErrorsAsOwn(() => runActs.prepareHub({ runId, repo: run.repo, base: run.base ?? undefined }));
     upsertMemo({ promptsHash: run.promptsHash, models: run.models, limits: run.limits });
     carry = { run, hub, cycle: 1, scratchpad: '', nextFocus: '', usage: {}, cycles: [], commits: 0, pendingGuidance, paused };
   }
   const { run, hub } = carry;
   const cycle = carry.cycle;
   const spentBefore = totalOf(carry.usage);
-  const totals = () => mergeByRole(carry!.usage, live.usage);
   const runLease: Lease = {
     costUsd: run.limits.maxCostUsd,
     tokens: run.limits.maxTokens,
     deadline: run.startedAt + run.limits.maxWallHours * 3_600_000,
   };
-  const judgeReserve = estimateCall(run.models.judge, 30_000);
-  const tasksSoFar = () => {
-    const t = { merged: live.merged, failed: live.failed, abandoned: live.abandoned };
-    for (const c of carry!.cycles) {
-      t.merged += c.tasks.merged;
-      t.failed += c.tasks.failed;
-      t.abandoned += c.tasks.abandoned;
-    }
-    return t;
-  };
+  // Kept out of the planner's lease so the cycle can always be judged; a judge prompt is a few thousand tokens.
+  const judgeReserve = estimateCall(run.models.judge, 16_000);
 
-  setHandler(statusQuery, (): RunStatusView => {
-    const activeAgents: Partial<Record<Role, number>> = {};
-    for (const a of agents.values()) activeAgents[a.role] = (activeAgents[a.role] ?? 0) + 1;
-    if (phase === 'planning') activeAgents.planner = 1;
-    if (phase === 'judging') activeAgents.judge = 1;
-    return {
-      runId, status, cycle, phase, paused, stopRequested, activeAgents, agents: [...agents.values()],
-      tasks: { running: [...agents.values()].filter((a) => a.role === 'worker').length, ...tasksSoFar() },
-      commits: carry!.commits + live.merged, usage: totals(), costUsd: totalOf(totals()).costUsd,
-      lastVerdict, lastReceipt, resultBranch: targetBranch(runId),
-    };
-  });
   upsertSearchAttributes([{ key: CYCLE, value: cycle }]);
 
   const finish = (s: RunStatus, reason: string, record: CycleRecord | null): RunResult => {
@@ -262,6 +264,22 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
   });
 }
 
+/**
+ * A user's mistake found by an activity fails the run with that activity's own message and type, so the Web UI and
+ * `temporal workflow result` show the list of problems instead of "Activity task failed".
+ */
+async function userErrorsAsOwn<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
+      const { type, message, details } = err.cause;
+      throw ApplicationFailure.create({ type: type ?? undefined, message, nonRetryable: true, details: details as unknown[] });
+    }
+    throw err;
+  }
+}
+
 async function judge(
   run: RunCarry['run'], runId: string, cycle: number, scratchpad: string, plan: PlannerResult | null, plannerError: string | null,
   receipt: Receipt | null, diffStat: string, usage: UsageByRole, stopRequested: boolean,
@@ -300,5 +318,3 @@ async function judge(
   throw ApplicationFailure.nonRetryable(`the judge gave no valid verdict for cycle ${cycle}: ${problems.join('; ')}`, 'InvalidVerdict');
 }
 
-// Referenced so the helper stays in the public API of this module for tests.
-export const _internal = { addUsage, emptyUsage };

@@ -4,6 +4,7 @@
  */
 import {
   CancellationScope,
+  ContinueAsNew,
   continueAsNew,
   isCancellation,
   log,
@@ -19,7 +20,8 @@ import { answerControl, newAgentState, runUntilControl, say, type AgentSetup, ty
 import { hostActs, mergeActs, runActs } from './activities';
 import { agentQuery, stopSignal, type TaskCarry, type TaskInput } from './definitions';
 
-const MAX_CONFLICT_ROUNDS = 3;
+// A hot file (a changelog every task touches) can conflict again while the agent resolves; each round is paid from its lease.
+const MAX_CONFLICT_ROUNDS = 8;
 const CHECKPOINT_EVERY = 5;
 
 export async function task(input: TaskInput): Promise<Handoff> {
@@ -168,7 +170,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
       ]);
     }
   } catch (err) {
-    if (isCancellation(err)) throw err;
+    if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
     log.error('task failed', { taskId, error: String(err) });
     return handoff('failed', `The task failed: ${(err as Error).message}`);
   } finally {

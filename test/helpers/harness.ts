@@ -12,8 +12,8 @@ import { uniqueTaskQueue } from './temporal';
 export const TEST_MODELS = {
   planner: { provider: 'openai', model: 'gpt-5' },
   subplanner: { provider: 'openai', model: 'gpt-5-mini' },
-  worker: { provider: 'anthropic', model: 'claude-sonnet-4-5' },
-  judge: { provider: 'anthropic', model: 'claude-opus-4-1' },
+  worker: { provider: 'anthropic', model: 'claude-haiku-4-5' },
+  judge: { provider: 'anthropic', model: 'claude-sonnet-4-6' },
   compactor: { provider: 'openai', model: 'gpt-5-mini' },
 } as const;
 
