@@ -35,11 +35,20 @@ export function preview(text: string, max = TEXT_PREVIEW_CHARS): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** The one argument that says what a call does (command, path, pattern), cut short: for activity summaries. */
+export function argumentsPreview(args: unknown, max = 80): string {
+  const a = (args && typeof args === 'object' ? args : {}) as Record<string, unknown>;
+  const main = a.command ?? a.path ?? a.pattern ?? Object.values(a).find((v) => typeof v === 'string') ?? '';
+  const text = String(main).replace(/\s+/g, ' ').trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 /** Tool calls as the workflow sees them: arguments inline only for control tools, the rest stay on disk. */
 export function workflowToolCalls(calls: ToolCall[], inlineArgumentsFor: string[] = []): ToolCall[] {
   return calls.map((c) => {
     const out: ToolCall = { id: c.id, name: c.name };
     if (inlineArgumentsFor.includes(c.name) && c.arguments !== undefined) out.arguments = c.arguments;
+    else if (c.arguments !== undefined) out.preview = argumentsPreview(c.arguments);
     if (c.argumentsError !== undefined) out.argumentsError = c.argumentsError;
     return out;
   });

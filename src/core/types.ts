@@ -79,6 +79,8 @@ export interface ToolCall {
   arguments?: unknown;
   /** Raw text and parse error when the arguments were not valid JSON. */
   argumentsError?: string;
+  /** A short preview of the arguments for the Web UI ("npm test", "src/a.ts"); set by the model activity. */
+  preview?: string;
 }
 
 export type ChatMessage =

@@ -126,7 +126,8 @@ async function runTool(a: AgentSetup, s: AgentState, assistantIndex: number, res
     return;
   }
   try {
-    const result = await toolActs.runTool.executeWithOptions({ taskQueue: a.hostQueue, summary: `${call.name}` }, [
+    const summary = call.preview ? `${call.name}: ${call.preview}` : call.name;
+    const result = await toolActs.runTool.executeWithOptions({ taskQueue: a.hostQueue, summary }, [
       {
         runId: a.runId,
         agentId: a.agentId,

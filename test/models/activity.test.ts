@@ -117,7 +117,7 @@ describe('callModel against the simulator', () => {
       const result = await callModel(inp);
       expect(result.stopReason).toBe('tool_use');
       expect(result.toolCalls).toEqual([
-        { id: expect.any(String), name: 'read_file' },
+        { id: expect.any(String), name: 'read_file', preview: 'src/index.ts' },
         { id: expect.any(String), name: 'finish', arguments: { summary: 'done' } },
       ]);
       const entry = await store.readEntry(inp.transcript.id, 2);
