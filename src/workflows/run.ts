@@ -9,6 +9,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  isCancellation,
   ParentClosePolicy,
   setCurrentDetails,
   setHandler,
@@ -197,6 +198,7 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
       if (paused) toPlanner((h) => h.signal(pauseSignal));
       plan = await child.result();
     } catch (err) {
+      if (isCancellation(err)) throw err; // cancelling the run is a hard stop: children are cancelled and clean up
       plannerError = String((err as Error).cause ?? err);
     }
     plannerId = null;

@@ -113,6 +113,19 @@ describe('live control of a run (temporal workflow signal / query / update)', ()
     expect(plannerSaw).toBe(true);
   });
 
+  it('cancellation is a hard stop: the tree is cancelled and no worktree is left', async () => {
+    const runId = `cancel-${Date.now().toString(36)}`;
+    await start(runId);
+    await until('a worker to run', async () => ((await status(runId)).activeAgents.worker ?? 0) > 0);
+    await cli('workflow', 'cancel', '--workflow-id', runId);
+    const err = await env.client.workflow.getHandle(runId).result().catch((e: unknown) => e);
+    expect(String((err as Error).cause ?? err)).toMatch(/cancel/i);
+    const worktrees = path.join(h.home, 'worktrees', runId);
+    await until('worktrees to be cleaned up', async () => !fs.existsSync(worktrees) || fs.readdirSync(worktrees).length === 0);
+    const desc = await env.client.workflow.getHandle(`${runId}/c1/planner`).describe();
+    expect(desc.status.name).toBe('CANCELLED');
+  });
+
   it('refuses an empty guide update with a clear message', async () => {
     const runId = `guide-bad-${Date.now().toString(36)}`;
     await start(runId);
