@@ -1,0 +1,60 @@
+import type { LongrunConfig } from '../config';
+import type { HubInfo, IntegrationResult, Receipt, WorkspaceInfo } from '../core/types';
+import * as hub from '../workspace/hub';
+import { integrateTask } from '../workspace/integrate';
+import { Integrator } from '../workspace/integrator';
+import { verifyTarget } from '../workspace/verify';
+import * as worktree from '../workspace/worktree';
+
+export { inspectRepo } from '../workspace/hub';
+
+/**
+ * Workspace activities: hub, per-task worktrees, checkpoints, integration by compare-and-swap,
+ * verification and publishing. They run on the worker process's host-affine task queue, because
+ * a worktree lives on one disk. One Integrator per factory call = one merge queue per hub per
+ * worker process; create the activities once per process.
+ */
+export function createWorkspaceActivities(deps: { config: LongrunConfig; integrator?: Integrator }) {
+  const home = deps.config.home;
+  const integrator = deps.integrator ?? new Integrator();
+
+  return {
+    async prepareHub(input: { runId: string; repo: string; base?: string }): Promise<HubInfo> {
+      return hub.prepareHub({ home, ...input });
+    },
+
+    async openWorkspace(input: { runId: string; taskId: string; readOnly?: boolean }): Promise<WorkspaceInfo> {
+      return worktree.openWorkspace({ home, ...input });
+    },
+
+    async checkpointWorkspace(input: { runId: string; taskId: string; message: string }): Promise<{ commit: string | null }> {
+      return worktree.checkpointWorkspace({ home, ...input });
+    },
+
+    async integrateTask(input: { runId: string; taskId: string; title: string; message?: string }): Promise<IntegrationResult> {
+      return integrateTask(integrator, { home, ...input });
+    },
+
+    async closeWorkspace(input: { runId: string; taskId: string; keepBranch?: boolean }): Promise<{ diskBytes: number }> {
+      return worktree.closeWorkspace({ home, ...input });
+    },
+
+    async verifyTarget(input: { runId: string; testCommand: string; timeoutMs?: number; commit?: string }): Promise<Receipt> {
+      return verifyTarget({ home, ...input });
+    },
+
+    async publishTarget(input: { runId: string; repo: string }): Promise<{ branch: string; commit: string }> {
+      return hub.publishTarget(home, input.runId, input.repo);
+    },
+
+    async diffStat(input: { runId: string; from: string; to?: string }): Promise<string> {
+      return hub.diffStat(home, input.runId, input.from, input.to);
+    },
+
+    async targetTip(input: { runId: string }): Promise<string> {
+      return hub.targetTip(home, input.runId);
+    },
+  };
+}
+
+export type WorkspaceActivities = ReturnType<typeof createWorkspaceActivities>;

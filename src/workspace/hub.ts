@@ -1,0 +1,215 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { paths } from '../config';
+import type { HubInfo } from '../core/types';
+import { nonRetryable, WORKSPACE_ERRORS } from './errors';
+import { git, gitOut, GitError, resolveCommit, simpleGitAt } from './git';
+import { KeyedMutex } from './mutex';
+import { headRef, isLocalRepo, targetBranch } from './names';
+
+/**
+ * The hub: one bare repository per run under the state dir, cloned from the user's repository.
+ * Worktrees, checkpoints and the target branch all live here; the user's repository only ever
+ * receives `longrun/<runId>` from publishTarget.
+ *
+ * Multi-host: the hub path is under LONGRUN_HOME; put it on shared storage, or replace it by a git
+ * server and turn the local operations into pushes (see worktree.ts and integrator.ts).
+ */
+
+const hubLocks = new KeyedMutex();
+
+export async function hubExists(hubPath: string): Promise<boolean> {
+  try {
+    await fs.access(path.join(hubPath, 'HEAD'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The hub of a run, or a non-retryable error saying prepareHub has to run first. */
+export async function requireHub(home: string, runId: string): Promise<string> {
+  const hubPath = paths.hub(home, runId);
+  if (!(await hubExists(hubPath))) {
+    throw nonRetryable(
+      WORKSPACE_ERRORS.hubMissing,
+      `no hub repository for run '${runId}' at ${hubPath}: prepareHub must run first on this host ` +
+        `(hubs live under LONGRUN_HOME=${home}; on several hosts, put LONGRUN_HOME on shared storage)`,
+    );
+  }
+  return hubPath;
+}
+
+/**
+ * Problems with a local repository path, as sentences naming the field and the fix; [] when fine.
+ * URLs are not checked here (that needs the network): prepareHub reports their clone errors.
+ */
+export async function inspectRepo(repo: string): Promise<string[]> {
+  if (!repo || !repo.trim()) return ['repo is empty: pass the path of a git repository or a git URL'];
+  if (!isLocalRepo(repo)) return [];
+  const dir = path.resolve(repo.replace(/^file:\/\//, ''));
+  const stat = await fs.stat(dir).catch(() => null);
+  if (!stat) return [`repo: ${dir} does not exist; pass the path of an existing git repository`];
+  if (!stat.isDirectory()) return [`repo: ${dir} is a file, not a directory; pass the repository's directory`];
+  const probe = await git(dir, ['rev-parse', '--is-bare-repository', '--show-toplevel'], { okCodes: [128] });
+  if (probe.exitCode !== 0) {
+    return [`repo: ${dir} is not a git repository; run \`git init && git add -A && git commit\` there, or pass another path`];
+  }
+  const [bare, top] = probe.stdout.trim().split('\n');
+  if (bare !== 'true' && top && (await fs.realpath(top)) !== (await fs.realpath(dir))) {
+    return [`repo: ${dir} is inside the git repository ${top}, not its root; pass ${top}`];
+  }
+  const anyCommit = await gitOut(dir, ['rev-list', '-n', '1', '--all']);
+  if (!anyCommit) return [`repo: ${dir} has no commits; commit something first (git add -A && git commit -m init)`];
+  return [];
+}
+
+async function cloneHub(repo: string, hubPath: string): Promise<void> {
+  await fs.mkdir(path.dirname(hubPath), { recursive: true });
+  // Clone beside the final path and rename: a crash mid-clone leaves no half hub that looks valid.
+  const tmp = `${hubPath}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    await simpleGitAt(path.dirname(hubPath)).clone(repo, tmp, ['--bare', '--quiet']);
+    // Many git processes share the hub: an auto-gc repacking under them would cost seconds and take locks.
+    await git(tmp, ['config', 'gc.auto', '0']);
+    await git(tmp, ['config', 'maintenance.auto', 'false']);
+    await fs.rename(tmp, hubPath).catch(async (err: NodeJS.ErrnoException) => {
+      if (!(await hubExists(hubPath))) throw err; // another process won the race: use its hub
+    });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (isLocalRepo(repo) || /not found|does not exist|not appear to be a git repository/i.test(msg)) {
+      throw nonRetryable(WORKSPACE_ERRORS.invalidRepo, `repo: cloning ${repo} failed: ${msg.trim().slice(0, 500)}`);
+    }
+    throw new Error(`cloning ${repo} into the hub failed (will retry): ${msg}`);
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The commit the run starts from, present in the hub. */
+async function resolveBase(repo: string, hubPath: string, base: string | undefined): Promise<string> {
+  const rev = base?.trim() || 'HEAD';
+  const local = isLocalRepo(repo);
+  // A local repo answers for its own refs (remote-tracking refs, HEAD~2, a detached HEAD) that a bare clone lacks.
+  const where = local ? path.resolve(repo.replace(/^file:\/\//, '')) : hubPath;
+  let sha = await resolveCommit(where, rev);
+  if (!sha && !local && base) {
+    await git(hubPath, ['fetch', '--quiet', 'origin', base], { okCodes: [1, 128] });
+    sha = await resolveCommit(hubPath, 'FETCH_HEAD');
+  }
+  if (!sha) {
+    if (base) {
+      throw nonRetryable(
+        WORKSPACE_ERRORS.invalidBase,
+        `base: '${base}' names no commit in ${repo}; pass a branch, tag or commit sha that exists there ` +
+          `(check with \`git -C ${where} rev-parse ${base}\`), or omit base to start from HEAD`,
+      );
+    }
+    throw nonRetryable(
+      WORKSPACE_ERRORS.invalidRepo,
+      `repo: ${repo} has no commit on HEAD (unborn branch); commit first, or pass base naming a branch with commits`,
+    );
+  }
+  if (local && !(await resolveCommit(hubPath, sha))) {
+    await git(hubPath, ['fetch', '--quiet', where, sha]);
+  }
+  return sha;
+}
+
+export interface PrepareHubInput {
+  home: string;
+  runId: string;
+  repo: string;
+  base?: string;
+}
+
+/**
+ * Creates the run's hub and target branch, idempotently: a second call (or a resumed run) finds
+ * both and keeps the target's current tip.
+ */
+export async function prepareHub({ home, runId, repo, base }: PrepareHubInput): Promise<HubInfo> {
+  const hubPath = paths.hub(home, runId);
+  const branch = targetBranch(runId);
+  return hubLocks.run(hubPath, async () => {
+    if (!(await hubExists(hubPath))) {
+      const problems = await inspectRepo(repo);
+      if (problems.length) throw nonRetryable(WORKSPACE_ERRORS.invalidRepo, problems.join('; '));
+      await cloneHub(repo, hubPath);
+    }
+    const recorded = (await git(hubPath, ['config', '--get', 'longrun.base'], { okCodes: [1] })).stdout.trim();
+    const tip = await resolveCommit(hubPath, headRef(branch));
+    if (tip && recorded) return { hubPath, targetBranch: branch, baseCommit: recorded };
+
+    const baseCommit = recorded || (await resolveBase(repo, hubPath, base));
+    if (!tip) {
+      // Create-only (old value = empty): if another process created it meanwhile, its tip stands.
+      await git(hubPath, ['update-ref', '-m', 'longrun: start run', headRef(branch), baseCommit, ''], {
+        okCodes: [128],
+      });
+      if (!(await resolveCommit(hubPath, headRef(branch)))) throw new Error(`could not create ${branch} in ${hubPath}`);
+    }
+    await git(hubPath, ['config', 'longrun.base', baseCommit]);
+    await git(hubPath, ['config', 'longrun.repo', repo]);
+    return { hubPath, targetBranch: branch, baseCommit };
+  });
+}
+
+/** The target branch's current commit. */
+export async function targetTip(home: string, runId: string): Promise<string> {
+  const hubPath = await requireHub(home, runId);
+  const tip = await resolveCommit(hubPath, headRef(targetBranch(runId)));
+  if (!tip) {
+    throw nonRetryable(
+      WORKSPACE_ERRORS.hubMissing,
+      `the hub ${hubPath} has no branch ${targetBranch(runId)}: prepareHub must run first for run '${runId}'`,
+    );
+  }
+  return tip;
+}
+
+/**
+ * Pushes the target branch to the user's repository as `longrun/<runId>`. Force is fine (the branch
+ * is ours); nothing else there is touched: no checkout, no other ref, no working tree.
+ */
+export async function publishTarget(home: string, runId: string, repo: string): Promise<{ branch: string; commit: string }> {
+  const hubPath = await requireHub(home, runId);
+  const commit = await targetTip(home, runId);
+  const branch = targetBranch(runId);
+  const problems = await inspectRepo(repo);
+  if (problems.length) throw nonRetryable(WORKSPACE_ERRORS.invalidRepo, problems.join('; '));
+  try {
+    // `+commit:ref` pushes the exact sha we report, even if the target moves during the push.
+    await simpleGitAt(hubPath).push(repo, `+${commit}:${headRef(branch)}`, ['--quiet', '--no-verify']);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/refusing to update checked out branch|denyCurrentBranch/i.test(msg)) {
+      throw nonRetryable(
+        WORKSPACE_ERRORS.publishRejected,
+        `repo: ${repo} has ${branch} checked out, so git refuses to update it; check out another branch there and publish again`,
+      );
+    }
+    throw err;
+  }
+  return { branch, commit };
+}
+
+const DIFFSTAT_MAX = 8_000;
+
+/** `git diff --stat from..to` (to defaults to the target tip), capped for workflow state and reports. */
+export async function diffStat(home: string, runId: string, from: string, to?: string): Promise<string> {
+  const hubPath = await requireHub(home, runId);
+  const end = to ?? (await targetTip(home, runId));
+  for (const [field, rev] of [['from', from], ['to', end]] as const) {
+    if (!(await resolveCommit(hubPath, rev))) {
+      throw nonRetryable(WORKSPACE_ERRORS.invalidRevision, `${field}: '${rev}' names no commit in the hub ${hubPath}`);
+    }
+  }
+  try {
+    const out = await gitOut(hubPath, ['diff', '--stat=120', '--end-of-options', from, end]);
+    return out.length > DIFFSTAT_MAX ? `${out.slice(0, DIFFSTAT_MAX)}\n[... diff stat cut ...]` : out;
+  } catch (err) {
+    if (err instanceof GitError) throw new Error(`diff stat ${from}..${end} failed: ${err.stderr.trim()}`);
+    throw err;
+  }
+}

@@ -1,0 +1,90 @@
+import { git, gitOut } from './git';
+import { hasTaskTrailer, trailerLine } from './names';
+
+/**
+ * Merge plumbing on the hub, no worktree needed: merge-tree computes the merged tree (or the
+ * conflicts), commit-tree records it, update-ref with the old value moves the target by
+ * compare-and-swap. Everything takes shas, never names: a name resolved twice may mean two commits.
+ */
+
+export type TreeMerge = { clean: true; tree: string } | { clean: false; tree: string; files: string[] };
+
+export async function mergeTree(hubPath: string, ours: string, theirs: string): Promise<TreeMerge> {
+  const r = await git(hubPath, ['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', ours, theirs], {
+    okCodes: [1],
+  });
+  const [tree, ...rest] = r.stdout.split('\0');
+  if (r.exitCode === 0) return { clean: true, tree };
+  return { clean: false, tree, files: [...new Set(rest.filter(Boolean))] };
+}
+
+export async function commitTree(hubPath: string, tree: string, parents: string[], message: string): Promise<string> {
+  const args = ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-F', '-'];
+  return gitOut(hubPath, args, { input: message });
+}
+
+/**
+ * Moves `ref` from `expected` to `next` only if it still points at `expected`. Returns false when
+ * another writer got there first (the ref moved, or its lock file is held right now).
+ */
+export async function casRef(hubPath: string, ref: string, next: string, expected: string, reason: string): Promise<boolean> {
+  const r = await git(hubPath, ['update-ref', '-m', reason, ref, next, expected], { okCodes: [1, 128], lockRetries: 0 });
+  if (r.exitCode === 0) return true;
+  if (/but expected|is at|unable to resolve reference|\.lock|File exists/i.test(r.stderr)) return false;
+  throw new Error(`update-ref ${ref} ${next} ${expected} failed: ${r.stderr.trim()}`);
+}
+
+/** The commit and its tree, read in one process so both belong to the same tip. */
+export async function readTip(hubPath: string, ref: string): Promise<{ commit: string; tree: string }> {
+  const [commit, tree] = (await gitOut(hubPath, ['log', '-1', '--format=%H %T', ref, '--'])).split(' ');
+  return { commit, tree };
+}
+
+export async function isAncestor(hubPath: string, maybeAncestor: string, of: string): Promise<boolean> {
+  const r = await git(hubPath, ['merge-base', '--is-ancestor', maybeAncestor, of], { okCodes: [1] });
+  return r.exitCode === 0;
+}
+
+export interface TaskCommit {
+  commit: string;
+  parents: string[];
+}
+
+/**
+ * The commit carrying `Longrun-Task: <taskId>` reachable from `from`, preferring our merge commit
+ * on the target over the task's own final commit. null when the task never landed.
+ */
+export async function findTaskCommit(hubPath: string, from: string, taskId: string): Promise<TaskCommit | null> {
+  const out = await gitOut(hubPath, [
+    'log',
+    '--fixed-strings',
+    `--grep=${trailerLine(taskId)}`,
+    '--format=%H%x1f%P%x1f%B%x1e',
+    from,
+    '--',
+  ]);
+  const hits: TaskCommit[] = [];
+  for (const record of out.split('\x1e')) {
+    const [commit, parents, body] = record.replace(/^\s+/, '').split('\x1f');
+    // --grep matches substrings ('t1' in 't10'): keep exact trailers only.
+    if (commit && body !== undefined && hasTaskTrailer(body, taskId)) {
+      hits.push({ commit, parents: parents.split(' ').filter(Boolean) });
+    }
+  }
+  return hits.find((h) => h.parents.length > 1) ?? hits[0] ?? null;
+}
+
+/** Paths that differ between two revisions (`a...b` = what b changed since it forked from a). */
+export async function changedFiles(hubPath: string, range: string[]): Promise<string[]> {
+  const out = await gitOut(hubPath, ['diff', '--name-only', '--no-renames', '-z', ...range, '--']);
+  return out.split('\0').filter(Boolean);
+}
+
+/** Files a landed task changed: what its merge brought onto the first parent. */
+export async function filesOfTaskCommit(hubPath: string, hit: TaskCommit): Promise<string[]> {
+  if (hit.parents.length === 0) {
+    const out = await gitOut(hubPath, ['diff-tree', '--root', '-r', '--name-only', '--no-commit-id', '-z', hit.commit]);
+    return out.split('\0').filter(Boolean);
+  }
+  return changedFiles(hubPath, [hit.parents[0], hit.commit]);
+}
