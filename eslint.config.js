@@ -4,7 +4,7 @@ const tseslint = require('typescript-eslint');
 const nodeBuiltins = require('module').builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 module.exports = tseslint.config(
-  { ignores: ['**/_*', 'node_modules/**', 'dist/**', 'coverage/**', 'bin/**', 'eslint.config.js', 'jest.config.js'] },
+  { ignores: ['**/_*', 'scripts/*.js', 'node_modules/**', 'dist/**', 'coverage/**', 'bin/**', 'eslint.config.js', 'jest.config.js'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: {
