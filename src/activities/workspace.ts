@@ -27,19 +27,37 @@ export function createWorkspaceActivities(deps: { config: LongrunConfig; integra
       return worktree.openWorkspace({ home, ...input });
     },
 
-    async checkpointWorkspace(input: { runId: string; taskId: string; message: string }): Promise<{ commit: string | null }> {
+    async checkpointWorkspace(input: {
+      runId: string;
+      taskId: string;
+      message: string;
+    }): Promise<{ commit: string | null }> {
       return worktree.checkpointWorkspace({ home, ...input });
     },
 
-    async integrateTask(input: { runId: string; taskId: string; title: string; message?: string }): Promise<IntegrationResult> {
+    async integrateTask(input: {
+      runId: string;
+      taskId: string;
+      title: string;
+      message?: string;
+    }): Promise<IntegrationResult> {
       return integrateTask(integrator, { home, ...input });
     },
 
-    async closeWorkspace(input: { runId: string; taskId: string; keepBranch?: boolean }): Promise<{ diskBytes: number }> {
+    async closeWorkspace(input: {
+      runId: string;
+      taskId: string;
+      keepBranch?: boolean;
+    }): Promise<{ diskBytes: number }> {
       return worktree.closeWorkspace({ home, ...input });
     },
 
-    async verifyTarget(input: { runId: string; testCommand: string; timeoutMs?: number; commit?: string }): Promise<Receipt> {
+    async verifyTarget(input: {
+      runId: string;
+      testCommand: string;
+      timeoutMs?: number;
+      commit?: string;
+    }): Promise<Receipt> {
       return verifyTarget({ home, ...input });
     },
 

@@ -28,7 +28,8 @@ export function conflictExcerpt(content: string, max = CONFLICT_FILE_MAX): strin
   lines.forEach((line, i) => {
     if (line.startsWith('<<<<<<<')) start = i;
     if (line.startsWith('>>>>>>>') && start >= 0) {
-      for (let j = Math.max(0, start - CONTEXT_LINES); j <= Math.min(lines.length - 1, i + CONTEXT_LINES); j++) keep.add(j);
+      for (let j = Math.max(0, start - CONTEXT_LINES); j <= Math.min(lines.length - 1, i + CONTEXT_LINES); j++)
+        keep.add(j);
       start = -1;
     }
   });
@@ -46,14 +47,19 @@ export function conflictExcerpt(content: string, max = CONFLICT_FILE_MAX): strin
   });
   flush();
   const text = out.join('\n');
-  return text.length <= max ? text : `${text.slice(0, max)}\n[... cut: the conflicts continue past ${max} characters ...]\n`;
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}\n[... cut: the conflicts continue past ${max} characters ...]\n`;
 }
 
 async function readConflict(wt: string, file: string): Promise<ConflictFile> {
   try {
     return { path: file, content: conflictExcerpt(await fs.readFile(path.join(wt, file), 'utf8')) };
   } catch {
-    return { path: file, content: '[this file was deleted on one side and changed on the other: keep it or delete it]' };
+    return {
+      path: file,
+      content: '[this file was deleted on one side and changed on the other: keep it or delete it]',
+    };
   }
 }
 

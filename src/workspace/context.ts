@@ -22,7 +22,11 @@ export function cancellationSignal(): AbortSignal {
 }
 
 /** Heartbeats every `intervalMs` while `work` runs, so a long queue wait or test run is not mistaken for a dead worker. */
-export async function withHeartbeat<T>(work: () => Promise<T>, details?: () => unknown, intervalMs = 5_000): Promise<T> {
+export async function withHeartbeat<T>(
+  work: () => Promise<T>,
+  details?: () => unknown,
+  intervalMs = 5_000,
+): Promise<T> {
   if (!activityContext()) return work();
   const ctx = activityContext();
   const timer = setInterval(() => ctx?.heartbeat(details?.()), intervalMs);

@@ -87,7 +87,15 @@ const VIA_HELPER = process.env.LONGRUN_GIT_HELPER !== '0';
 function execGit(cwd: string, args: string[], opts: GitOptions): Promise<GitResult> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   if (VIA_HELPER) {
-    return spawnViaHelper({ file: 'git', args, cwd, env: gitEnv(), input: opts.input, timeoutMs, maxBuffer: MAX_BUFFER });
+    return spawnViaHelper({
+      file: 'git',
+      args,
+      cwd,
+      env: gitEnv(),
+      input: opts.input,
+      timeoutMs,
+      maxBuffer: MAX_BUFFER,
+    });
   }
   return new Promise((resolve) => {
     const child = execFile(
@@ -126,7 +134,9 @@ export async function gitOut(cwd: string, args: string[], opts?: GitOptions): Pr
 
 /** The sha a revision names, or null when it names nothing (exit code answers, not errors). */
 export async function resolveCommit(cwd: string, rev: string): Promise<string | null> {
-  const r = await git(cwd, ['rev-parse', '-q', '--verify', '--end-of-options', `${rev}^{commit}`], { okCodes: [1, 128] });
+  const r = await git(cwd, ['rev-parse', '-q', '--verify', '--end-of-options', `${rev}^{commit}`], {
+    okCodes: [1, 128],
+  });
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 

@@ -53,7 +53,9 @@ export async function inspectRepo(repo: string): Promise<string[]> {
   if (!stat.isDirectory()) return [`repo: ${dir} is a file, not a directory; pass the repository's directory`];
   const probe = await git(dir, ['rev-parse', '--is-bare-repository', '--show-toplevel'], { okCodes: [128] });
   if (probe.exitCode !== 0) {
-    return [`repo: ${dir} is not a git repository; run \`git init && git add -A && git commit\` there, or pass another path`];
+    return [
+      `repo: ${dir} is not a git repository; run \`git init && git add -A && git commit\` there, or pass another path`,
+    ];
   }
   const [bare, top] = probe.stdout.trim().split('\n');
   if (bare !== 'true' && top && (await fs.realpath(top)) !== (await fs.realpath(dir))) {
@@ -172,7 +174,11 @@ export async function targetTip(home: string, runId: string): Promise<string> {
  * Pushes the target branch to the user's repository as `longrun/<runId>`. Force is fine (the branch
  * is ours); nothing else there is touched: no checkout, no other ref, no working tree.
  */
-export async function publishTarget(home: string, runId: string, repo: string): Promise<{ branch: string; commit: string }> {
+export async function publishTarget(
+  home: string,
+  runId: string,
+  repo: string,
+): Promise<{ branch: string; commit: string }> {
   const hubPath = await requireHub(home, runId);
   const commit = await targetTip(home, runId);
   const branch = targetBranch(runId);
@@ -200,7 +206,10 @@ const DIFFSTAT_MAX = 8_000;
 export async function diffStat(home: string, runId: string, from: string, to?: string): Promise<string> {
   const hubPath = await requireHub(home, runId);
   const end = to ?? (await targetTip(home, runId));
-  for (const [field, rev] of [['from', from], ['to', end]] as const) {
+  for (const [field, rev] of [
+    ['from', from],
+    ['to', end],
+  ] as const) {
     if (!(await resolveCommit(hubPath, rev))) {
       throw nonRetryable(WORKSPACE_ERRORS.invalidRevision, `${field}: '${rev}' names no commit in the hub ${hubPath}`);
     }

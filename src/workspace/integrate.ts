@@ -43,7 +43,11 @@ export async function integrateTask(integrator: Integrator, input: IntegrateInpu
       async (): Promise<IntegrationResult> => {
         const landed = await findTaskCommit(hubPath, target, taskId);
         if (landed) {
-          return { status: 'already-merged', commit: landed.commit, filesChanged: await filesOfTaskCommit(hubPath, landed) };
+          return {
+            status: 'already-merged',
+            commit: landed.commit,
+            filesChanged: await filesOfTaskCommit(hubPath, landed),
+          };
         }
 
         let state = await readWorktree(hubPath, wt);
@@ -72,7 +76,13 @@ export async function integrateTask(integrator: Integrator, input: IntegrateInpu
           const outcome = await integrator.merge(hubPath, target, { taskId, title, head });
           switch (outcome.kind) {
             case 'merged':
-              return { status: 'merged', commit: outcome.commit, targetTip: outcome.targetTip, casRetries: outcome.casRetries, filesChanged };
+              return {
+                status: 'merged',
+                commit: outcome.commit,
+                targetTip: outcome.targetTip,
+                casRetries: outcome.casRetries,
+                filesChanged,
+              };
             case 'already-merged': {
               const hit = await findTaskCommit(hubPath, outcome.commit, taskId);
               const files = hit ? await filesOfTaskCommit(hubPath, hit) : filesChanged;
@@ -102,7 +112,11 @@ export async function integrateTask(integrator: Integrator, input: IntegrateInpu
 }
 
 /** Commits the task's pending work; returns a result only when the worktree still holds conflicts. */
-async function commitPending(state: WorktreeState, wt: string, input: IntegrateInput): Promise<IntegrationResult | null> {
+async function commitPending(
+  state: WorktreeState,
+  wt: string,
+  input: IntegrateInput,
+): Promise<IntegrationResult | null> {
   if (state.mergeInProgress) {
     const left = await unresolvedConflicts(wt, state.gitdir);
     if (left.length) {
@@ -112,7 +126,10 @@ async function commitPending(state: WorktreeState, wt: string, input: IntegrateI
     await concludeMerge(state, wt, input.taskId);
     return null;
   }
-  await commitAll(wt, withTrailer(input.message?.trim() || `Task ${input.taskId}: ${oneLine(input.title)}`, input.taskId));
+  await commitAll(
+    wt,
+    withTrailer(input.message?.trim() || `Task ${input.taskId}: ${oneLine(input.title)}`, input.taskId),
+  );
   return null;
 }
 

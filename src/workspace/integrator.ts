@@ -38,7 +38,13 @@ export interface IntegratorOptions {
   /** CAS attempts per batch before giving up with a retryable IntegrationContention. */
   maxCasAttempts?: number;
   /** Test hook: runs after a batch is merged in memory, right before its CAS. */
-  beforeCas?: (info: { hubPath: string; ref: string; expected: string; next: string; attempt: number }) => Promise<void>;
+  beforeCas?: (info: {
+    hubPath: string;
+    ref: string;
+    expected: string;
+    next: string;
+    attempt: number;
+  }) => Promise<void>;
 }
 
 interface Pending {
@@ -112,7 +118,9 @@ class HubQueue {
           if (result.tree === headTree && (await isAncestor(this.hubPath, req.head, head))) {
             // Nothing to add: a duplicate that landed meanwhile (from another process), or old news.
             const hit = await findTaskCommit(this.hubPath, head, req.taskId);
-            settle.push(() => item.resolve(hit ? { kind: 'already-merged', commit: hit.commit } : { kind: 'no-changes' }));
+            settle.push(() =>
+              item.resolve(hit ? { kind: 'already-merged', commit: hit.commit } : { kind: 'no-changes' }),
+            );
             continue;
           }
           head = await commitTree(this.hubPath, result.tree, [head, req.head], mergeMessage(req.taskId, req.title));
@@ -123,8 +131,20 @@ class HubQueue {
         }
       }
       if (merged.length) {
-        await this.opts.beforeCas?.({ hubPath: this.hubPath, ref: this.ref, expected: tip.commit, next: head, attempt });
-        const swapped = await casRef(this.hubPath, this.ref, head, tip.commit, `longrun: merge ${merged.length} task(s)`);
+        await this.opts.beforeCas?.({
+          hubPath: this.hubPath,
+          ref: this.ref,
+          expected: tip.commit,
+          next: head,
+          attempt,
+        });
+        const swapped = await casRef(
+          this.hubPath,
+          this.ref,
+          head,
+          tip.commit,
+          `longrun: merge ${merged.length} task(s)`,
+        );
         if (!swapped) {
           for (const item of batch) item.casRetries++;
           // Jittered backoff: the other writer is another process; don't retry in lockstep with it.
@@ -153,7 +173,11 @@ export class Integrator {
   private readonly opts: Required<Omit<IntegratorOptions, 'beforeCas'>> & Pick<IntegratorOptions, 'beforeCas'>;
 
   constructor(options: IntegratorOptions = {}) {
-    this.opts = { maxBatch: options.maxBatch ?? 32, maxCasAttempts: options.maxCasAttempts ?? 50, beforeCas: options.beforeCas };
+    this.opts = {
+      maxBatch: options.maxBatch ?? 32,
+      maxCasAttempts: options.maxCasAttempts ?? 50,
+      beforeCas: options.beforeCas,
+    };
   }
 
   /** Merges `req.head` into `ref` of the hub. Resolves with the outcome; rejects only on git failures. */

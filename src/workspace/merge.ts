@@ -27,8 +27,17 @@ export async function commitTree(hubPath: string, tree: string, parents: string[
  * Moves `ref` from `expected` to `next` only if it still points at `expected`. Returns false when
  * another writer got there first (the ref moved, or its lock file is held right now).
  */
-export async function casRef(hubPath: string, ref: string, next: string, expected: string, reason: string): Promise<boolean> {
-  const r = await git(hubPath, ['update-ref', '-m', reason, ref, next, expected], { okCodes: [1, 128], lockRetries: 0 });
+export async function casRef(
+  hubPath: string,
+  ref: string,
+  next: string,
+  expected: string,
+  reason: string,
+): Promise<boolean> {
+  const r = await git(hubPath, ['update-ref', '-m', reason, ref, next, expected], {
+    okCodes: [1, 128],
+    lockRetries: 0,
+  });
   if (r.exitCode === 0) return true;
   if (/but expected|is at|unable to resolve reference|\.lock|File exists/i.test(r.stderr)) return false;
   throw new Error(`update-ref ${ref} ${next} ${expected} failed: ${r.stderr.trim()}`);

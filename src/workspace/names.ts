@@ -8,7 +8,10 @@ import { safeName } from '../config';
  */
 export function refComponent(id: string): string {
   let name = safeName(id).replace(/\.\.+/g, '_');
-  name = name.replace(/^[.-]/, '_').replace(/\.lock$/i, '_lock').replace(/\.$/, '_');
+  name = name
+    .replace(/^[.-]/, '_')
+    .replace(/\.lock$/i, '_lock')
+    .replace(/\.$/, '_');
   return name || '_';
 }
 

@@ -55,6 +55,10 @@ class Spawner {
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 1;
 
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   run(req: SpawnRequest): Promise<SpawnResult> {
     const child = this.ensure();
     const id = this.nextId++;
@@ -70,7 +74,10 @@ class Spawner {
     // No NODE_OPTIONS: loaders such as ts-node's must not make the helper heavy again.
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
-    const child = spawn(process.execPath, ['--max-old-space-size=256', '-e', HELPER], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--max-old-space-size=256', '-e', HELPER], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child = child;
     const lines = readline.createInterface({ input: child.stdout });
     lines.on('line', (line) => {
@@ -98,11 +105,18 @@ class Spawner {
     const child = this.child;
     if (!child) return;
     const handles = [child, child.stdin, child.stdout, child.stderr] as Array<{ ref(): void; unref(): void }>;
-    for (const h of handles) if (on) h.ref(); else h.unref();
+    for (const h of handles)
+      if (on) h.ref();
+      else h.unref();
   }
 }
 
 let shared: Spawner | null = null;
+
+/** The helper's pid (benches read its children's CPU time from /proc), null before the first command. */
+export function helperPid(): number | null {
+  return shared?.pid ?? null;
+}
 
 /** Runs a command through the shared helper process. */
 export function spawnViaHelper(req: SpawnRequest): Promise<SpawnResult> {

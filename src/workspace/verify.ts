@@ -51,10 +51,20 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
  * cancellation the group gets SIGTERM, then SIGKILL after a grace period. Leftover background
  * children are killed when the shell exits, so none outlives the verification.
  */
-export function runCommand(command: string, cwd: string, timeoutMs: number, signal: AbortSignal): Promise<CommandOutcome> {
+export function runCommand(
+  command: string,
+  cwd: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<CommandOutcome> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', command], { cwd, env: commandEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', command], {
+      cwd,
+      env: commandEnv(),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let timedOut = false;
     let cancelled = false;
@@ -122,15 +132,21 @@ export async function verifyTarget({ home, runId, testCommand, timeoutMs, commit
   let sha: string;
   if (commit) {
     const resolved = await resolveCommit(hubPath, commit);
-    if (!resolved) throw nonRetryable(WORKSPACE_ERRORS.invalidRevision, `commit: '${commit}' names no commit in the hub ${hubPath}`);
+    if (!resolved)
+      throw nonRetryable(WORKSPACE_ERRORS.invalidRevision, `commit: '${commit}' names no commit in the hub ${hubPath}`);
     sha = resolved;
   } else sha = await targetTip(home, runId);
 
-  const dir = paths.worktree(home, runId, `_verify-${sha.slice(0, 12)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const dir = paths.worktree(
+    home,
+    runId,
+    `_verify-${sha.slice(0, 12)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+  );
   try {
     await addWorktree(hubPath, dir, ['--detach', dir, sha]);
     const outcome = await runCommand(testCommand, dir, timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS, cancellationSignal());
-    if (outcome.cancelled) throw new CancelledFailure(`verification of ${sha} was cancelled; its processes were killed`);
+    if (outcome.cancelled)
+      throw new CancelledFailure(`verification of ${sha} was cancelled; its processes were killed`);
     return {
       commit: sha,
       command: testCommand,

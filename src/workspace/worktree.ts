@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { paths } from '../config';
 import type { WorkspaceInfo } from '../core/types';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
-import { git, gitOut, resolveCommit } from './git';
+import { git, GitError, gitOut, resolveCommit } from './git';
 import { hubExists, requireHub, targetTip } from './hub';
 import { KeyedMutex } from './mutex';
 import { headRef, targetBranch, taskBranch } from './names';
@@ -62,25 +62,47 @@ const READY = 'LONGRUN_READY';
 /**
  * `git worktree add --no-checkout` under the hub lock (milliseconds), then the checkout itself
  * outside it: writing ~1,000 files is the slow part (about 1 s on a slow disk) and runs in
- * parallel across worktrees since it touches only this worktree's index and files.
+ * parallel across worktrees since it touches only this worktree's index and files. Whatever is
+ * at `wt` (partial after a crash, or of the wrong kind) is removed first.
  */
 export async function addWorktree(hubPath: string, wt: string, addArgs: string[]): Promise<void> {
+  if (await pathExists(wt)) await removeWorktree(hubPath, wt);
   await fs.mkdir(path.dirname(wt), { recursive: true });
-  await worktreeAdmin(hubPath, () => git(hubPath, ['worktree', 'add', '--quiet', '--no-checkout', ...addArgs]));
+  const add = () =>
+    worktreeAdmin(hubPath, () => git(hubPath, ['worktree', 'add', '--quiet', '--no-checkout', ...addArgs]));
+  try {
+    await add();
+  } catch (err) {
+    // A worktree whose directory vanished (host crash, manual rm) is still registered: prune, then once more.
+    if (!(err instanceof GitError && /registered|already checked out|already used by worktree/.test(err.stderr)))
+      throw err;
+    await pruneWorktrees(hubPath);
+    await add();
+  }
   await git(wt, ['reset', '--hard', '--quiet']);
   const gitdir = (await fs.readFile(path.join(wt, '.git'), 'utf8')).replace(/^gitdir:\s*/, '').trim();
   await fs.writeFile(path.join(path.resolve(wt, gitdir), READY), '');
 }
 
-/** Removes a worktree and its registration; fine when neither exists. */
+async function pathExists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function pruneWorktrees(hubPath: string): Promise<void> {
+  if (await hubExists(hubPath)) await worktreeAdmin(hubPath, () => git(hubPath, ['worktree', 'prune']));
+}
+
+/**
+ * Removes a worktree and its registration; fine when neither exists. The files are deleted
+ * outside the hub lock (the slow part, in parallel), then `worktree prune` drops the registration
+ * of every worktree whose directory is gone.
+ */
 export async function removeWorktree(hubPath: string, wt: string): Promise<void> {
-  const hub = await hubExists(hubPath);
-  const registered = hub && (await fs.access(path.join(wt, '.git')).then(() => true, () => false));
-  if (registered) {
-    await worktreeAdmin(hubPath, () => git(hubPath, ['worktree', 'remove', '--force', '--force', wt], { okCodes: [128] }));
-  }
-  await fs.rm(wt, { recursive: true, force: true });
-  if (hub) await worktreeAdmin(hubPath, () => git(hubPath, ['worktree', 'prune']));
+  await fs.rm(wt, { recursive: true, force: true, maxRetries: 3 });
+  await pruneWorktrees(hubPath);
 }
 
 async function infoFor(hubPath: string, wt: string, branch: string, tip: string): Promise<WorkspaceInfo> {
@@ -113,7 +135,6 @@ export async function openWorkspace({ home, runId, taskId, readOnly }: OpenWorks
         const head = await gitOut(wt, ['rev-parse', 'HEAD']);
         return { path: wt, branch: targetBranch(runId), baseCommit: head, readOnly: true };
       }
-      await removeWorktree(hubPath, wt);
       await addWorktree(hubPath, wt, ['--detach', wt, tip]);
       return { path: wt, branch: targetBranch(runId), baseCommit: tip, readOnly: true };
     }
@@ -128,7 +149,6 @@ export async function openWorkspace({ home, runId, taskId, readOnly }: OpenWorks
  * wrong kind) is removed first. Callers hold the task's lock.
  */
 export async function addTaskWorktree(hubPath: string, wt: string, branch: string, tip: string): Promise<void> {
-  await removeWorktree(hubPath, wt);
   const resume = await resolveCommit(hubPath, headRef(branch));
   await addWorktree(hubPath, wt, resume ? [wt, branch] : ['-b', branch, wt, tip]);
 }
@@ -182,7 +202,12 @@ export interface CheckpointInput {
  * Commits everything in the task's worktree so the work survives the host. Returns null when nothing
  * changed, and also mid-merge: a half-resolved merge must not be recorded (integrateTask concludes it).
  */
-export async function checkpointWorkspace({ home, runId, taskId, message }: CheckpointInput): Promise<{ commit: string | null }> {
+export async function checkpointWorkspace({
+  home,
+  runId,
+  taskId,
+  message,
+}: CheckpointInput): Promise<{ commit: string | null }> {
   const hubPath = await requireHub(home, runId);
   const wt = paths.worktree(home, runId, taskId);
   return taskLocks.run(wt, async () => {
@@ -218,7 +243,12 @@ export interface CloseWorkspaceInput {
 }
 
 /** Removes the task's worktree (and by default its branch). Safe to call twice or for nothing. */
-export async function closeWorkspace({ home, runId, taskId, keepBranch }: CloseWorkspaceInput): Promise<{ diskBytes: number }> {
+export async function closeWorkspace({
+  home,
+  runId,
+  taskId,
+  keepBranch,
+}: CloseWorkspaceInput): Promise<{ diskBytes: number }> {
   const hubPath = paths.hub(home, runId);
   const wt = paths.worktree(home, runId, taskId);
   return taskLocks.run(wt, async () => {

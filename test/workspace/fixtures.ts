@@ -51,7 +51,10 @@ export interface Fixture {
   cleanup: () => Promise<void>;
 }
 
-export async function fixture(files: Record<string, string> = { 'README.md': '# demo\n' }, integrator?: Integrator): Promise<Fixture> {
+export async function fixture(
+  files: Record<string, string> = { 'README.md': '# demo\n' },
+  integrator?: Integrator,
+): Promise<Fixture> {
   const root = await makeDir('fx');
   const home = path.join(root, 'home');
   const repo = await makeUserRepo(root, files);
@@ -67,8 +70,17 @@ export async function fixture(files: Record<string, string> = { 'README.md': '# 
 }
 
 /** Subjects and trailers of the target's first-parent history, newest first. */
-export async function firstParentLog(hubPath: string, ref: string): Promise<Array<{ parents: number; trailer: string }>> {
-  const out = await userGit(hubPath, 'log', '--first-parent', '--format=%P%x1f%(trailers:key=Longrun-Task,valueonly,separator=%x2c)%x1e', ref);
+export async function firstParentLog(
+  hubPath: string,
+  ref: string,
+): Promise<Array<{ parents: number; trailer: string }>> {
+  const out = await userGit(
+    hubPath,
+    'log',
+    '--first-parent',
+    '--format=%P%x1f%(trailers:key=Longrun-Task,valueonly,separator=%x2c)%x1e',
+    ref,
+  );
   return out
     .split('\x1e')
     .map((r) => r.trim())

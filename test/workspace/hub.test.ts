@@ -86,7 +86,9 @@ describe('prepareHub', () => {
       message: expect.stringMatching(/repo: .* has no commits; commit something first/),
     });
 
-    await expect(fx.acts.prepareHub({ runId: 'r-bad-base', repo: fx.repo, base: 'no-such-branch' })).rejects.toMatchObject({
+    await expect(
+      fx.acts.prepareHub({ runId: 'r-bad-base', repo: fx.repo, base: 'no-such-branch' }),
+    ).rejects.toMatchObject({
       type: 'InvalidBase',
       nonRetryable: true,
       message: expect.stringMatching(/^base: 'no-such-branch' names no commit in .*; pass a branch, tag or commit sha/),
@@ -110,7 +112,9 @@ describe('inspectRepo', () => {
       expect(await inspectRepo('')).toEqual(['repo is empty: pass the path of a git repository or a git URL']);
       expect(await inspectRepo(path.join(root, 'missing'))).toEqual([expect.stringContaining('does not exist')]);
       await fs.writeFile(path.join(root, 'file'), 'x');
-      expect(await inspectRepo(path.join(root, 'file'))).toEqual([expect.stringContaining('is a file, not a directory')]);
+      expect(await inspectRepo(path.join(root, 'file'))).toEqual([
+        expect.stringContaining('is a file, not a directory'),
+      ]);
       const repo = path.join(root, 'repo');
       await fs.mkdir(path.join(repo, 'sub'), { recursive: true });
       await userGit(repo, 'init', '-q');
@@ -171,7 +175,10 @@ describe('publishTarget and diffStat', () => {
     expect(await userGit(fx.repo, 'rev-parse', `refs/heads/longrun/${runId}`)).toBe(again.commit);
     expect(await snapshot()).toEqual(before);
 
-    const stat = await fx.acts.diffStat({ runId, from: (await fx.acts.prepareHub({ runId, repo: fx.repo })).baseCommit });
+    const stat = await fx.acts.diffStat({
+      runId,
+      from: (await fx.acts.prepareHub({ runId, repo: fx.repo })).baseCommit,
+    });
     expect(stat).toMatch(/feature\.txt/);
     expect(stat).toMatch(/more\.txt/);
     expect(stat).toMatch(/2 files changed/);

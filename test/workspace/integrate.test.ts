@@ -32,7 +32,9 @@ describe('integrateTask', () => {
     const spaces = await Promise.all(ids.map((taskId) => fx.acts.openWorkspace({ runId, taskId })));
     await Promise.all(spaces.map((w, i) => fs.writeFile(path.join(w.path, 'src', `f${i}.txt`), `task ${i}\n`)));
 
-    const results = await Promise.all(ids.map((taskId, i) => fx.acts.integrateTask({ runId, taskId, title: `file ${i}` })));
+    const results = await Promise.all(
+      ids.map((taskId, i) => fx.acts.integrateTask({ runId, taskId, title: `file ${i}` })),
+    );
 
     results.forEach((r, i) => {
       expect(r.status).toBe('merged');
@@ -46,7 +48,12 @@ describe('integrateTask', () => {
     const history = await firstParentLog(hubPath, target);
     expect(history).toHaveLength(51); // 50 merges on top of the user's commit
     expect(history.slice(0, 50).every((c) => c.parents === 2)).toBe(true);
-    expect(history.map((c) => c.trailer).filter(Boolean).sort()).toEqual([...ids].sort());
+    expect(
+      history
+        .map((c) => c.trailer)
+        .filter(Boolean)
+        .sort(),
+    ).toEqual([...ids].sort());
 
     // The CAS chain: each task's merge commit is on the first-parent history.
     const firstParents = (await userGit(hubPath, 'rev-list', '--first-parent', target)).split('\n');
@@ -62,7 +69,11 @@ describe('integrateTask', () => {
     const tip = await fx.acts.targetTip({ runId });
 
     const again = await fx.acts.integrateTask({ runId, taskId, title: 'add a' });
-    expect(again).toEqual({ status: 'already-merged', commit: first.status === 'merged' ? first.commit : '', filesChanged: ['a.txt'] });
+    expect(again).toEqual({
+      status: 'already-merged',
+      commit: first.status === 'merged' ? first.commit : '',
+      filesChanged: ['a.txt'],
+    });
 
     await fx.acts.closeWorkspace({ runId, taskId });
     const afterClose = await fx.acts.integrateTask({ runId, taskId, title: 'add a' });
@@ -101,7 +112,9 @@ describe('integrateTask', () => {
   test('10 tasks editing the same line: every conflict surfaced, resolved, every change lands', async () => {
     const ids = Array.from({ length: 10 }, (_, i) => `t-same-${i}`);
     const spaces = await Promise.all(ids.map((taskId) => fx.acts.openWorkspace({ runId, taskId })));
-    await Promise.all(spaces.map((w, i) => fs.writeFile(path.join(w.path, 'shared.txt'), `header\nchange from task ${i}\n`)));
+    await Promise.all(
+      spaces.map((w, i) => fs.writeFile(path.join(w.path, 'shared.txt'), `header\nchange from task ${i}\n`)),
+    );
 
     let pending = [...ids];
     let conflicts = 0;
@@ -141,7 +154,12 @@ describe('integrateTask', () => {
     for (let i = 0; i < 10; i++) expect(final).toContain(`change from task ${i}`);
     expect(final).not.toMatch(/^(<<<<<<<|>>>>>>>)/m);
     const history = await firstParentLog(hubPath, target);
-    expect(history.map((c) => c.trailer).filter(Boolean).sort()).toEqual([...ids].sort());
+    expect(
+      history
+        .map((c) => c.trailer)
+        .filter(Boolean)
+        .sort(),
+    ).toEqual([...ids].sort());
   });
 
   test('race: two integrators (as two processes) from the same tip: one CAS wins, the other re-merges, both land once', async () => {

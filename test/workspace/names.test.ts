@@ -33,7 +33,9 @@ describe('names', () => {
     expect(hasTaskTrailer(message, 't1')).toBe(true);
     expect(hasTaskTrailer(withTrailer('x', 't10'), 't1')).toBe(false);
     expect(hasTaskTrailer('mentions Longrun-Task: t1 inline', 't1')).toBe(false);
-    expect(mergeMessage('run/t2', 'multi\nline   title')).toBe('Merge task run/t2: multi line title\n\nLongrun-Task: run/t2');
+    expect(mergeMessage('run/t2', 'multi\nline   title')).toBe(
+      'Merge task run/t2: multi line title\n\nLongrun-Task: run/t2',
+    );
   });
 
   test('local paths versus URLs', () => {

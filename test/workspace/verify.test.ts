@@ -40,7 +40,8 @@ describe('verifyTarget', () => {
     await fx.cleanup();
   });
 
-  const checkouts = async () => (await userGit(hubPath, 'worktree', 'list', '--porcelain')).split('\n').filter((l) => l.startsWith('worktree '));
+  const checkouts = async () =>
+    (await userGit(hubPath, 'worktree', 'list', '--porcelain')).split('\n').filter((l) => l.startsWith('worktree '));
 
   test('a passing command on a clean checkout of the tip; the checkout is removed', async () => {
     const receipt = await fx.acts.verifyTarget({ runId, testCommand: 'sh test.sh && git status --porcelain | wc -l' });

@@ -27,7 +27,11 @@ describe('workspaces', () => {
   test('openWorkspace: a worktree on task/<id> from the target tip; a second call returns the same', async () => {
     const taskId = `${runId}/c0/planner/t1`;
     const info = await fx.acts.openWorkspace({ runId, taskId });
-    expect(info).toEqual({ path: paths.worktree(fx.home, runId, taskId), branch: `task/${runId}_c0_planner_t1`, baseCommit: base });
+    expect(info).toEqual({
+      path: paths.worktree(fx.home, runId, taskId),
+      branch: `task/${runId}_c0_planner_t1`,
+      baseCommit: base,
+    });
     expect(await fs.readFile(path.join(info.path, 'src/a.ts'), 'utf8')).toBe('export const a = 1;\n');
     expect(await userGit(info.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${info.branch}`);
     expect(await fx.acts.openWorkspace({ runId, taskId })).toEqual(info);
@@ -45,7 +49,9 @@ describe('workspaces', () => {
 
   test('checkpoint commits everything as longrun and the hub has the branch at that commit', async () => {
     const info = await fx.acts.openWorkspace({ runId, taskId: 'cp' });
-    expect(await fx.acts.checkpointWorkspace({ runId, taskId: 'cp', message: 'nothing yet' })).toEqual({ commit: null });
+    expect(await fx.acts.checkpointWorkspace({ runId, taskId: 'cp', message: 'nothing yet' })).toEqual({
+      commit: null,
+    });
 
     await fs.writeFile(path.join(info.path, 'new.txt'), 'new\n');
     await fs.rm(path.join(info.path, 'README.md'));
@@ -75,6 +81,17 @@ describe('workspaces', () => {
     expect(await fx.acts.openWorkspace({ runId, taskId: 'resume' })).toEqual(resumed); // same answer on retry
   });
 
+  test('a worktree whose directory vanished without a prune is recreated from its branch', async () => {
+    const info = await fx.acts.openWorkspace({ runId, taskId: 'vanished' });
+    await fs.writeFile(path.join(info.path, 'work.txt'), 'saved\n');
+    const { commit } = await fx.acts.checkpointWorkspace({ runId, taskId: 'vanished', message: 'cp' });
+    await fs.rm(info.path, { recursive: true, force: true }); // still registered in the hub
+    const again = await fx.acts.openWorkspace({ runId, taskId: 'vanished' });
+    expect(again).toEqual({ ...info, resumedFrom: commit });
+    expect(await fs.readFile(path.join(again.path, 'work.txt'), 'utf8')).toBe('saved\n');
+    expect(await worktreePaths()).toEqual([hubPath, info.path]);
+  });
+
   test('a worktree left half-created by a crash is replaced', async () => {
     const wt = paths.worktree(fx.home, runId, 'crashed');
     await fs.mkdir(wt, { recursive: true });
@@ -101,7 +118,12 @@ describe('workspaces', () => {
 
   test('read-only workspaces are detached checkouts of the target tip and refuse commits', async () => {
     const info = await fx.acts.openWorkspace({ runId, taskId: 'planner', readOnly: true });
-    expect(info).toEqual({ path: paths.worktree(fx.home, runId, 'planner'), branch: `longrun/${runId}`, baseCommit: base, readOnly: true });
+    expect(info).toEqual({
+      path: paths.worktree(fx.home, runId, 'planner'),
+      branch: `longrun/${runId}`,
+      baseCommit: base,
+      readOnly: true,
+    });
     expect(await userGit(info.path, 'rev-parse', 'HEAD')).toBe(base);
     await expect(userGit(info.path, 'symbolic-ref', '-q', 'HEAD')).rejects.toThrow(); // detached
     expect(await fx.acts.openWorkspace({ runId, taskId: 'planner', readOnly: true })).toEqual(info);
