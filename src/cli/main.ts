@@ -1,16 +1,30 @@
 import { Command, CommanderError } from 'commander';
+import { registerControlCommands } from './commands/control';
+import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
+import { registerListCommand } from './commands/list';
+import { registerReportCommand } from './commands/report';
+import { registerRunCommand } from './commands/run';
 import { registerSimCommand } from './commands/sim';
+import { registerStatusCommand } from './commands/status';
+import { registerWatchCommand } from './commands/watch';
 import { registerWorkerCommand } from './commands/worker';
+import { EXIT, UsageError } from './lib/command';
 
-/** Exit codes: 0 success, 1 the run (or command) failed, 2 usage error. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT, UsageError };
 
 export function buildProgram(): Command {
   const program = new Command('longrun')
     .description('A durable fleet of AI coding agents on one codebase, on Temporal.')
     .showHelpAfterError()
     .exitOverride();
+  registerRunCommand(program);
+  registerWatchCommand(program);
+  registerStatusCommand(program);
+  registerControlCommands(program);
+  registerListCommand(program);
+  registerReportCommand(program);
+  registerDemoCommand(program);
   registerDevCommand(program);
   registerWorkerCommand(program);
   registerSimCommand(program);
@@ -35,6 +49,3 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = EXIT.failed;
   }
 }
-
-/** A mistake in how the command was called: exit code 2, with a message naming the flag and the fix. */
-export class UsageError extends Error {}

@@ -1,0 +1,162 @@
+import { PLAIN } from '../../src/cli/lib/format';
+import { buildReport, reportLines, summaryLines } from '../../src/cli/lib/report';
+import { exitCodeOf } from '../../src/cli/lib/watch';
+import type { RunResult } from '../../src/workflows/definitions';
+import { snap, view } from './fixtures';
+
+describe('the report and exit codes', () => {
+  const result: RunResult = {
+    runId: 'r',
+    status: 'done',
+    reason: 'all merged',
+    cycles: 1,
+    tasks: { merged: 2, failed: 1, abandoned: 0 },
+    commits: 2,
+    usage: {
+      worker: {
+        calls: 3,
+        inputTokens: 1000,
+        outputTokens: 100,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        costUsd: 0.5,
+        unpricedCalls: 0,
+      },
+    },
+    costUsd: 0.5,
+    finalVerdict: null,
+    lastReceipt: null,
+    resultBranch: 'longrun/r',
+    history: [
+      {
+        cycle: 1,
+        tasks: { merged: 2, failed: 1, abandoned: 0 },
+        refusedDone: false,
+        plannerError: null,
+        durationMs: 5_000,
+        receipt: {
+          commit: 'abcdef1234',
+          command: 'npm test',
+          exitCode: 0,
+          passed: true,
+          timedOut: false,
+          durationMs: 900,
+          outputTail: '',
+        },
+        verdict: { decision: 'done', reasons: ['all merged'], nextFocus: '', scratchpad: '' },
+        unmerged: [
+          {
+            taskId: 'c1/planner/t3',
+            title: 'Add max()',
+            status: 'failed',
+            summary: 'Could not merge after 3 conflict rounds.',
+          },
+        ],
+        usage: {
+          calls: 3,
+          inputTokens: 1000,
+          outputTokens: 100,
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+          costUsd: 0.5,
+          unpricedCalls: 0,
+        },
+      },
+    ],
+  };
+
+  test('a finished run: unmerged tasks with reasons, cycles with verdicts and receipts', () => {
+    const s = snap({
+      view: null,
+      workflowStatus: 'COMPLETED',
+      result,
+      closeTime: new Date(60_000),
+      memo: { models: { worker: { provider: 'anthropic', model: 'claude-haiku-4-5' } } },
+    });
+    const rep = buildReport(s, { input: { repo: '/repo', goal: 'Add helpers' }, carry: null }, 'http://ui/r');
+    expect(rep).toMatchObject({
+      status: 'done',
+      finished: true,
+      durationMs: 60_000,
+      goal: 'Add helpers',
+      repo: '/repo',
+      cycles: 1,
+      commits: 2,
+    });
+    expect(rep.unmerged).toEqual([
+      {
+        cycle: 1,
+        taskId: 'c1/planner/t3',
+        title: 'Add max()',
+        status: 'failed',
+        summary: 'Could not merge after 3 conflict rounds.',
+      },
+    ]);
+    expect(rep.history[0].receipt).toEqual({
+      command: 'npm test',
+      commit: 'abcdef1234',
+      passed: true,
+      exitCode: 0,
+      timedOut: false,
+      durationMs: 900,
+    });
+    const text = reportLines(rep, PLAIN).join('\n');
+    expect(text).toContain('r  done  after 1 cycle(s) in 1m00s: all merged');
+    expect(text).toContain('passed  npm test @ abcdef1');
+    expect(text).toMatch(/worker\s+anthropic:claude-haiku-4-5\s+3\s+1000\s+100\s+\$0\.5000/);
+    expect(text).toMatch(/c1\/planner\/t3\s+failed\s+Add max\(\)\s+Could not merge/);
+    expect(summaryLines(rep, PLAIN).join('\n')).toContain('unmerged  1 task(s)');
+    expect(exitCodeOf(s)).toBe(0);
+  });
+
+  test('a failed workflow exits 1; stopped and budget-limited runs exit 0', () => {
+    expect(exitCodeOf(snap({ view: null, failure: 'terminated: by hand' }))).toBe(1);
+    expect(exitCodeOf(snap({ view: null, result: { ...result, status: 'stopped' } }))).toBe(0);
+    expect(exitCodeOf(snap({ view: null, result: { ...result, status: 'budget_exhausted' } }))).toBe(0);
+  });
+});
+
+describe('the report of a running run', () => {
+  test('cycles so far come from the carried state; totals from the status query', () => {
+    const record = {
+      cycle: 1,
+      tasks: { merged: 6, failed: 0, abandoned: 0 },
+      refusedDone: false,
+      plannerError: null,
+      durationMs: 29_000,
+      receipt: null,
+      verdict: { decision: 'continue' as const, reasons: ['more to do'], nextFocus: '', scratchpad: '' },
+      unmerged: [],
+      usage: {
+        calls: 1,
+        inputTokens: 1,
+        outputTokens: 1,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        costUsd: 0.05,
+        unpricedCalls: 0,
+      },
+    };
+    const carry = {
+      run: { startedAt: 1_000, goal: 'Add helpers', repo: '/repo' },
+      cycles: [record],
+      usage: {},
+      commits: 6,
+    } as never;
+    const s = snap({
+      view: view({ cycle: 2, tasks: { running: 1, merged: 6, failed: 0, abandoned: 0 }, commits: 6, costUsd: 0.06 }),
+    });
+    const rep = buildReport(s, { input: null, carry }, 'http://ui/r', 61_000);
+    expect(rep).toMatchObject({
+      status: 'running',
+      finished: false,
+      cycles: 2,
+      startedAt: new Date(1_000).toISOString(),
+      durationMs: 60_000,
+      costUsd: 0.06,
+    });
+    expect(Object.keys(rep.tasks)).toEqual(['merged', 'failed', 'abandoned', 'running']);
+    expect(rep.history.map((c) => c.verdict?.decision)).toEqual(['continue']);
+    expect(summaryLines(rep, PLAIN)[0]).toBe('r  running  in cycle 2, 1m00s so far');
+  });
+});
