@@ -7,14 +7,23 @@ import { PROVIDERS, ROLES } from './types';
 
 export const modelSettingsSchema = z
   .object({
-    provider: z.enum(PROVIDERS, { error: `must be one of ${PROVIDERS.join(', ')}` }),
-    model: z.string().trim().min(1, 'must name a model, e.g. "gpt-5" or "claude-sonnet-4-5"'),
+    provider: z
+      .enum(PROVIDERS, { error: `must be one of ${PROVIDERS.join(', ')}` })
+      .optional()
+      .describe('Inferred from the model name when omitted.'),
+    model: z
+      .string()
+      .trim()
+      .min(1, 'must name a model, e.g. "gpt-5" or "claude-sonnet-4-6"')
+      .optional()
+      .describe("The provider's default for the role when omitted."),
     maxTokens: z.number().int().positive().max(1_000_000).optional(),
     temperature: z.number().min(0).max(2).optional(),
     reasoningEffort: z.enum(['low', 'medium', 'high']).optional(),
     contextWindow: z.number().int().min(4_000).optional(),
   })
-  .strict();
+  .strict()
+  .refine((m) => m.provider || m.model, 'give a provider, a model, or both');
 
 export const DEFAULT_LIMITS = {
   maxParallelAgents: 4,
@@ -31,16 +40,45 @@ export const DEFAULT_LIMITS = {
 
 export const limitsSchema = z
   .object({
-    maxParallelAgents: z.number().int().min(1).max(1024).describe('Worker agents running at once across the whole run.'),
-    maxDepth: z.number().int().min(0).max(5).describe('How deep sub-planners may nest (0: the root planner plans alone).'),
+    maxParallelAgents: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .describe('Worker agents running at once across the whole run.'),
+    maxDepth: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .describe('How deep sub-planners may nest (0: the root planner plans alone).'),
     maxTasksPerPlanner: z.number().int().min(1).max(500).describe('Tasks one planner may create in a cycle.'),
     maxCycles: z.number().int().min(1).max(1000).describe('Plan → work → verify → judge cycles before the run ends.'),
     maxCostUsd: z.number().positive().nullable().describe('Spend limit in USD over the whole run (null: none).'),
-    maxTokens: z.number().int().positive().nullable().describe('Token limit (input + output) over the whole run (null: none).'),
-    maxWallHours: z.number().positive().max(24 * 365).describe('Wall-clock limit for the whole run, in hours.'),
+    maxTokens: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .describe('Token limit (input + output) over the whole run (null: none).'),
+    maxWallHours: z
+      .number()
+      .positive()
+      .max(24 * 365)
+      .describe('Wall-clock limit for the whole run, in hours.'),
     workerMaxSteps: z.number().int().min(1).max(10_000).describe('Model turns one worker may take on its task.'),
-    plannerMaxSteps: z.number().int().min(1).max(10_000).describe('Model turns one planner may take per planning round.'),
-    commandTimeoutSeconds: z.number().int().min(1).max(24 * 3600).describe('Timeout of one agent command and of the test command.'),
+    plannerMaxSteps: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .describe('Model turns one planner may take per planning round.'),
+    commandTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600)
+      .describe('Timeout of one agent command and of the test command.'),
   })
   .strict()
   .partial();
@@ -101,7 +139,9 @@ export const planSchema = z
 
 export const finishSchema = z
   .object({
-    outcome: z.enum(['done', 'blocked']).describe('"done" when the task is complete and should be merged; "blocked" when it cannot be done.'),
+    outcome: z
+      .enum(['done', 'blocked'])
+      .describe('"done" when the task is complete and should be merged; "blocked" when it cannot be done.'),
     summary: text('summary', 4_000).describe('What you did, for the planner.'),
     notes: z.string().max(8_000).default(''),
     concerns: list(20).describe('Risks or problems you saw but did not fix.'),
@@ -115,7 +155,11 @@ export const verdictSchema = z
     decision: z.enum(['continue', 'done', 'stop']),
     reasons: z.array(z.string().trim().min(1)).min(1, 'give at least one reason').max(20),
     nextFocus: z.string().max(4_000).default(''),
-    scratchpad: z.string().max(16_000).default('').describe('Notes carried into the next, fresh cycle. Rewrite, do not append.'),
+    scratchpad: z
+      .string()
+      .max(16_000)
+      .default('')
+      .describe('Notes carried into the next, fresh cycle. Rewrite, do not append.'),
   })
   .strict();
 

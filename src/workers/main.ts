@@ -15,7 +15,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       `hostQueue=${settings.hostTaskQueue} home=${settings.home} maxActivities=${settings.maxConcurrentActivities} ` +
       `maxWorkflowTasks=${settings.maxConcurrentWorkflowTasks} tls=${settings.tls} apiKey=${settings.hasApiKey ? 'set' : 'unset'}`,
   );
-  const workers = await createWorkers(settings);
+  // A prebuilt workflow bundle (bundleWorkflowCode output) skips bundling at start: restarts take seconds, not ~10 s.
+  const bundle = env.LONGRUN_WORKFLOW_BUNDLE;
+  const workers = await createWorkers(settings, { env, ...(bundle ? { workflowBundle: { codePath: bundle } } : {}) });
   await workers.run();
   console.log('[longrun worker] stopped');
 }

@@ -61,7 +61,15 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
   let nextScope = carry?.nextScope ?? 1;
   let planned = carry?.planned ?? 0;
   let unread: Handoff[] = carry?.unread ?? [];
-  const result: PlannerResult = carry?.result ?? { handoffs: [], usage: {}, merged: 0, failed: 0, abandoned: 0, budgetExhausted: false, error: null };
+  const result: PlannerResult = carry?.result ?? {
+    handoffs: [],
+    usage: {},
+    merged: 0,
+    failed: 0,
+    abandoned: 0,
+    budgetExhausted: false,
+    error: null,
+  };
   let scopeDone = carry?.scopeDone ?? false;
   let paused = carry?.paused ?? false;
   let stopRequested = carry?.stopRequested ?? false;
@@ -73,7 +81,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
 
   const children = () => [...running.keys()].map((cid) => getExternalWorkflowHandle(cid));
   const forward = (fn: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>, onlyScopes = false) => {
-    for (const [cid, r] of running) if (!onlyScopes || r.kind === 'scope') void fn(getExternalWorkflowHandle(cid)).catch(() => undefined);
+    for (const [cid, r] of running)
+      if (!onlyScopes || r.kind === 'scope') void fn(getExternalWorkflowHandle(cid)).catch(() => undefined);
   };
   setHandler(stopSignal, () => {
     stopRequested = true;
@@ -94,257 +103,352 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
 
   const hostQueue = carry?.hostQueue ?? (await runActs.hostQueue());
   const agentKey = taskIdOf(run.runId, id);
-  // A read-only checkout of the target tip to explore; opened again after continue-as-new (at the newer tip).
-  const opened = await hostActs.openWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId: agentKey, readOnly: true }]);
-  const workspace = { path: opened.path, readOnly: true };
-  let s: AgentState;
-  if (carry) {
-    s = newAgentState(carry.transcript, carry.contextTokens);
-  } else {
-    const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
-      { transcriptId: id, kind: role, ctx, workspacePath: workspace.path, scope, depth, guidance, maxTasks: run.limits.maxTasksPerPlanner, canDelegate: depth < run.limits.maxDepth },
-    ]);
-    s = newAgentState({ id: t.id, length: t.length }, t.tokens);
-  }
-  const model = role === 'planner' ? run.models.planner : run.models.subplanner;
-  const agent: AgentSetup = {
-    runId: run.runId,
-    agentId: id,
-    role,
-    model,
-    compactor: run.models.compactor,
-    toolset: 'planner',
-    control: [CONTROL.submitPlan],
-    hostQueue,
-    workspace,
-    lease: input.lease,
-    commandTimeoutMs: run.limits.commandTimeoutSeconds * 1000,
-    label: `${role} step`,
-  };
-  setHandler(agentQuery, () => ({
-    id,
-    role,
-    title: scope?.scope ?? 'root',
-    state,
-    step: s.steps,
-    lastTool: s.lastTool,
-    costUsd: totalOf(mergeByRole(s.usage, childUsage)).costUsd,
-    startedAt: workflowInfo().startTime.getTime(),
-  }));
-
-  const report = (event: AgentEvent) => void getExternalWorkflowHandle(ctx.rootId).signal(agentEventSignal, event).catch(() => undefined);
-  const minWorkerCall = estimateCall(run.models.worker, 8_000);
-  const ownReserve = estimateCall(model, Math.max(s.contextTokens, 8_000));
-  const outstanding = () => [...running.values()].reduce((l, r) => add(l, r.lease), { costUsd: 0, tokens: 0, deadline: input.lease.deadline } as Lease);
-  const freeLease = () => subtract(subtract(remaining(input.lease, totalOf(mergeByRole(s.usage, childUsage))), outstanding()), {
-    costUsd: ownReserve.costUsd,
-    tokens: ownReserve.tokens,
-    deadline: input.lease.deadline,
-  });
-  const usedSlots = () => [...running.values()].reduce((n, r) => n + r.slots, 0);
-  const details = () =>
-    setCurrentDetails(
-      `**${role}**: ${scope?.scope ?? run.goal}\n\n${state} · running ${running.size} · queued ${queue.length} · ` +
-        `merged ${result.merged} · failed ${result.failed} · abandoned ${result.abandoned}`,
+  try {
+    // A read-only checkout of the target tip to explore; opened again after continue-as-new (at the newer tip). Not
+    // cancellable: a cancel arriving meanwhile waits for it, so `finally` removes it.
+    const opened = await CancellationScope.nonCancellable(() =>
+      hostActs.openWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
+        { runId: run.runId, taskId: agentKey, readOnly: true },
+      ]),
     );
+    const workspace = { path: opened.path, readOnly: true };
+    let s: AgentState;
+    if (carry) {
+      s = newAgentState(carry.transcript, carry.contextTokens);
+    } else {
+      const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
+        {
+          transcriptId: id,
+          kind: role,
+          ctx,
+          workspacePath: workspace.path,
+          scope,
+          depth,
+          guidance,
+          maxTasks: run.limits.maxTasksPerPlanner,
+          canDelegate: depth < run.limits.maxDepth,
+        },
+      ]);
+      s = newAgentState({ id: t.id, length: t.length }, t.tokens);
+    }
+    const model = role === 'planner' ? run.models.planner : run.models.subplanner;
+    const agent: AgentSetup = {
+      runId: run.runId,
+      agentId: id,
+      role,
+      model,
+      compactor: run.models.compactor,
+      toolset: 'planner',
+      control: [CONTROL.submitPlan],
+      hostQueue,
+      workspace,
+      lease: input.lease,
+      commandTimeoutMs: run.limits.commandTimeoutSeconds * 1000,
+      label: `${role} step`,
+    };
+    setHandler(agentQuery, () => ({
+      id,
+      role,
+      title: scope?.scope ?? 'root',
+      state,
+      step: s.steps,
+      lastTool: s.lastTool,
+      costUsd: totalOf(mergeByRole(s.usage, childUsage)).costUsd,
+      startedAt: workflowInfo().startTime.getTime(),
+    }));
 
-  /** One planning round: the model explores and submits a plan, which replaces the not-yet-started queue. */
-  async function planningRound(message: string | null): Promise<void> {
-    state = 'planning';
-    details();
-    // The planner's own calls may use what its children have neither spent nor been leased.
-    agent.lease = subtract(subtract(input.lease, spentLease(totalOf(childUsage), input.lease.deadline)), outstanding());
-    if (message) await say(agent, s, [{ role: 'user', content: message }]);
-    let repairs = 0;
-    const maxSteps = s.steps + run.limits.plannerMaxSteps;
-    for (;;) {
-      const end = await runUntilControl(agent, s, { maxSteps, shouldStop: () => stopRequested });
-      if (end.kind === 'stopped') return;
-      if (end.kind === 'budget') {
-        result.budgetExhausted = true;
-        return;
-      }
-      if (end.kind === 'limit') {
-        if (planned === 0) result.error = `the ${role} produced no plan: ${end.reason}`;
-        scopeDone = true;
-        return;
-      }
-      const parsed = planSchema.safeParse(end.call.arguments ?? {});
-      if (!parsed.success) {
-        const problems = end.call.argumentsError ? [`arguments are not valid JSON: ${end.call.argumentsError}`] : describeIssues(parsed.error);
-        await answerControl(agent, s, end.call, `Your plan is invalid:\n- ${problems.join('\n- ')}\nSubmit it again, corrected.`, true);
-        if (repairs++ >= 1) {
-          result.error = `the ${role} submitted an invalid plan twice: ${problems.join('; ')}`;
+    const report = (event: AgentEvent) =>
+      void getExternalWorkflowHandle(ctx.rootId)
+        .signal(agentEventSignal, event)
+        .catch(() => undefined);
+    const minWorkerCall = estimateCall(run.models.worker, 8_000);
+    const ownReserve = estimateCall(model, Math.max(s.contextTokens, 8_000));
+    const outstanding = () =>
+      [...running.values()].reduce((l, r) => add(l, r.lease), {
+        costUsd: 0,
+        tokens: 0,
+        deadline: input.lease.deadline,
+      } as Lease);
+    const freeLease = () =>
+      subtract(subtract(remaining(input.lease, totalOf(mergeByRole(s.usage, childUsage))), outstanding()), {
+        costUsd: ownReserve.costUsd,
+        tokens: ownReserve.tokens,
+        deadline: input.lease.deadline,
+      });
+    const usedSlots = () => [...running.values()].reduce((n, r) => n + r.slots, 0);
+    const details = () =>
+      setCurrentDetails(
+        `**${role}**: ${scope?.scope ?? run.goal}\n\n${state} · running ${running.size} · queued ${queue.length} · ` +
+          `merged ${result.merged} · failed ${result.failed} · abandoned ${result.abandoned}`,
+      );
+
+    /** One planning round: the model explores and submits a plan, which replaces the not-yet-started queue. */
+    async function planningRound(message: string | null): Promise<void> {
+      state = 'planning';
+      details();
+      // The planner's own calls may use what its children have neither spent nor been leased.
+      agent.lease = subtract(
+        subtract(input.lease, spentLease(totalOf(childUsage), input.lease.deadline)),
+        outstanding(),
+      );
+      if (message) await say(agent, s, [{ role: 'user', content: message }]);
+      let repairs = 0;
+      const maxSteps = s.steps + run.limits.plannerMaxSteps;
+      for (;;) {
+        const end = await runUntilControl(agent, s, { maxSteps, shouldStop: () => stopRequested });
+        if (end.kind === 'stopped') return;
+        if (end.kind === 'budget') {
+          result.budgetExhausted = true;
+          return;
+        }
+        if (end.kind === 'limit') {
+          if (planned === 0) result.error = `the ${role} produced no plan: ${end.reason}`;
           scopeDone = true;
           return;
         }
-        continue;
-      }
-      const plan = parsed.data;
-      const room = Math.max(0, run.limits.maxTasksPerPlanner - planned);
-      const tasks: TaskSpec[] = plan.tasks.slice(0, room);
-      const canDelegate = depth < run.limits.maxDepth;
-      const scopes: ScopeSpec[] = canDelegate ? plan.subplanners : [];
-      queue = [...scopes.map((spec) => ({ kind: 'scope' as const, spec })), ...tasks.map((spec) => ({ kind: 'task' as const, spec }))];
-      planned += tasks.length;
-      scopeDone = plan.done;
-      const notes = [
-        `Plan accepted: ${tasks.length} task(s) and ${scopes.length} sub-planner(s) queued.`,
-        plan.tasks.length > tasks.length ? `${plan.tasks.length - tasks.length} task(s) dropped: this planner may create at most ${run.limits.maxTasksPerPlanner}.` : '',
-        plan.subplanners.length && !canDelegate ? 'Sub-planners are not available at this depth; plan tasks directly.' : '',
-        'Handoffs will reach you as workers finish.',
-      ];
-      await answerControl(agent, s, end.call, notes.filter(Boolean).join(' '), false);
-      return;
-    }
-  }
-
-  function dispatch(): void {
-    while (queue.length && !paused && !stopRequested && !result.budgetExhausted) {
-      const freeSlots = input.slots - usedSlots();
-      if (freeSlots < 1) return;
-      const free = freeLease();
-      if (exhausted(free, minWorkerCall, Date.now())) {
-        result.budgetExhausted = true;
+        const parsed = planSchema.safeParse(end.call.arguments ?? {});
+        if (!parsed.success) {
+          const problems = end.call.argumentsError
+            ? [`arguments are not valid JSON: ${end.call.argumentsError}`]
+            : describeIssues(parsed.error);
+          await answerControl(
+            agent,
+            s,
+            end.call,
+            `Your plan is invalid:\n- ${problems.join('\n- ')}\nSubmit it again, corrected.`,
+            true,
+          );
+          if (repairs++ >= 1) {
+            result.error = `the ${role} submitted an invalid plan twice: ${problems.join('; ')}`;
+            scopeDone = true;
+            return;
+          }
+          continue;
+        }
+        const plan = parsed.data;
+        const room = Math.max(0, run.limits.maxTasksPerPlanner - planned);
+        const tasks: TaskSpec[] = plan.tasks.slice(0, room);
+        const canDelegate = depth < run.limits.maxDepth;
+        const scopes: ScopeSpec[] = canDelegate ? plan.subplanners : [];
+        queue = [
+          ...scopes.map((spec) => ({ kind: 'scope' as const, spec })),
+          ...tasks.map((spec) => ({ kind: 'task' as const, spec })),
+        ];
+        planned += tasks.length;
+        scopeDone = plan.done;
+        const notes = [
+          `Plan accepted: ${tasks.length} task(s) and ${scopes.length} sub-planner(s) queued.`,
+          plan.tasks.length > tasks.length
+            ? `${plan.tasks.length - tasks.length} task(s) dropped: this planner may create at most ${run.limits.maxTasksPerPlanner}.`
+            : '',
+          plan.subplanners.length && !canDelegate
+            ? 'Sub-planners are not available at this depth; plan tasks directly.'
+            : '',
+          'Handoffs will reach you as workers finish.',
+        ];
+        await answerControl(agent, s, end.call, notes.filter(Boolean).join(' '), false);
         return;
       }
-      const work = queue.shift()!;
-      const lease = carve(free, Math.min(queue.length + 1, freeSlots), minWorkerCall);
-      if (work.kind === 'task') {
-        const childId = workflowIds.task(id, nextTask++);
-        start(childId, { kind: 'task', title: work.spec.title, slots: 1, lease }, () =>
-          startChild(task, {
-            workflowId: childId,
-            args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance }],
-            staticSummary: `worker: ${work.spec.title}`.slice(0, 200),
-            typedSearchAttributes: [
-              { key: RUN_ID, value: run.runId },
-              { key: ROLE, value: 'worker' },
-              { key: CYCLE, value: ctx.cycle },
-            ],
-            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          }),
-        );
-      } else {
-        const childId = workflowIds.subplanner(id, nextScope++);
-        const slots = Math.max(1, Math.floor(freeSlots / 2));
-        start(childId, { kind: 'scope', title: work.spec.scope, slots, lease }, () =>
-          startChild(planner, {
-            workflowId: childId,
-            args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance }],
-            staticSummary: `planner: ${work.spec.scope}`.slice(0, 200),
-            typedSearchAttributes: [
-              { key: RUN_ID, value: run.runId },
-              { key: ROLE, value: 'subplanner' },
-              { key: CYCLE, value: ctx.cycle },
-            ],
-            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          }),
-        );
+    }
+
+    function dispatch(): void {
+      while (queue.length && !paused && !stopRequested && !result.budgetExhausted) {
+        const freeSlots = input.slots - usedSlots();
+        if (freeSlots < 1) return;
+        const free = freeLease();
+        if (exhausted(free, minWorkerCall, Date.now())) {
+          result.budgetExhausted = true;
+          return;
+        }
+        const work = queue.shift()!;
+        const lease = carve(free, Math.min(queue.length + 1, freeSlots), minWorkerCall);
+        if (work.kind === 'task') {
+          const childId = workflowIds.task(id, nextTask++);
+          start(childId, { kind: 'task', title: work.spec.title, slots: 1, lease }, () =>
+            startChild(task, {
+              workflowId: childId,
+              args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance }],
+              staticSummary: `worker: ${work.spec.title}`.slice(0, 200),
+              typedSearchAttributes: [
+                { key: RUN_ID, value: run.runId },
+                { key: ROLE, value: 'worker' },
+                { key: CYCLE, value: ctx.cycle },
+              ],
+              parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            }),
+          );
+        } else {
+          const childId = workflowIds.subplanner(id, nextScope++);
+          const slots = Math.max(1, Math.floor(freeSlots / 2));
+          start(childId, { kind: 'scope', title: work.spec.scope, slots, lease }, () =>
+            startChild(planner, {
+              workflowId: childId,
+              args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance }],
+              staticSummary: `planner: ${work.spec.scope}`.slice(0, 200),
+              typedSearchAttributes: [
+                { key: RUN_ID, value: run.runId },
+                { key: ROLE, value: 'subplanner' },
+                { key: CYCLE, value: ctx.cycle },
+              ],
+              parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            }),
+          );
+        }
       }
     }
-  }
 
-  function start(childId: string, r: Running, begin: () => Promise<ChildWorkflowHandle<typeof task | typeof planner>>): void {
-    running.set(childId, r);
-    report({ kind: 'started', id: childId, role: r.kind === 'task' ? 'worker' : 'subplanner', title: r.title, at: Date.now() });
-    void begin()
-      .then((h) => h.result())
-      .then(
-        (out) => finished(childId, r, out as Handoff | PlannerResult),
-        (err) => {
-          if (isCancellation(err) && stopRequested) return finished(childId, r, null, 'cancelled');
-          log.warn('child failed', { childId, error: String(err) });
-          finished(childId, r, null, String((err as Error).cause ?? err));
-        },
-      );
-  }
-
-  function finished(childId: string, r: Running, out: Handoff | PlannerResult | null, error?: string): void {
-    running.delete(childId);
-    if (r.kind === 'task') {
-      const h: Handoff = (out as Handoff | null) ?? {
-        taskId: taskIdOf(run.runId, childId), title: r.title, status: 'failed', summary: `The worker failed: ${error}`,
-        notes: '', concerns: [], deviations: [], findings: [], commit: null, filesChanged: [], usage: {}, steps: 0,
-      };
-      childUsage = mergeByRole(childUsage, h.usage);
-      result[h.status === 'merged' ? 'merged' : h.status === 'failed' ? 'failed' : 'abandoned']++;
-      result.handoffs.push(compactHandoff(h));
-      unread.push(h);
-      report({ kind: 'finished', id: childId, role: 'worker', handoff: { status: h.status, commit: h.commit }, usage: h.usage });
-    } else {
-      const sub = out as PlannerResult | null;
-      if (sub) {
-        childUsage = mergeByRole(childUsage, sub.usage);
-        result.merged += sub.merged;
-        result.failed += sub.failed;
-        result.abandoned += sub.abandoned;
-        result.handoffs.push(...sub.handoffs);
-        if (sub.budgetExhausted) result.budgetExhausted = true;
-      }
-      unread.push({
-        taskId: taskIdOf(run.runId, childId), title: `sub-planner: ${r.title}`, status: sub && !sub.error ? 'merged' : 'failed',
-        summary: sub ? `Sub-planner finished: ${sub.merged} merged, ${sub.failed} failed, ${sub.abandoned} abandoned.${sub.error ? ` Error: ${sub.error}` : ''}` : `The sub-planner failed: ${error}`,
-        notes: '', concerns: [], deviations: [], findings: sub ? sub.handoffs.flatMap((h) => h.findings).slice(0, 10) : [],
-        commit: null, filesChanged: [], usage: {}, steps: 0,
+    function start(
+      childId: string,
+      r: Running,
+      begin: () => Promise<ChildWorkflowHandle<typeof task | typeof planner>>,
+    ): void {
+      running.set(childId, r);
+      report({
+        kind: 'started',
+        id: childId,
+        role: r.kind === 'task' ? 'worker' : 'subplanner',
+        title: r.title,
+        at: Date.now(),
       });
-      report({ kind: 'finished', id: childId, role: 'subplanner', usage: {} });
+      void begin()
+        .then((h) => h.result())
+        .then(
+          (out) => finished(childId, r, out as Handoff | PlannerResult),
+          (err) => {
+            if (isCancellation(err) && stopRequested) return finished(childId, r, null, 'cancelled');
+            log.warn('child failed', { childId, error: String(err) });
+            finished(childId, r, null, String((err as Error).cause ?? err));
+          },
+        );
     }
-    details();
-  }
 
-  try {
-    if (!carry) await planningRound(null);
-    for (;;) {
-      dispatch();
-      details();
-      const idle = running.size === 0 && (queue.length === 0 || result.budgetExhausted || stopRequested);
-      const wantsPlanning = !stopRequested && !result.budgetExhausted && !result.error;
-      if (wantsPlanning && newGuidance.length) {
-        const g = newGuidance;
-        newGuidance = [];
-        guidance.push(...g);
-        await planningRound(guidanceMessage(g, queue));
-        continue;
-      }
-      if (wantsPlanning && !scopeDone && queue.length === 0 && unread.length && planned < run.limits.maxTasksPerPlanner) {
-        const batch = unread;
-        unread = [];
-        await planningRound(handoffsMessage(batch, running.size));
-        continue;
-      }
-      if (idle) break;
-      if (workflowInfo().continueAsNewSuggested) {
-        // Children are drained first: the default parent close policy would otherwise end them.
-        state = 'draining';
-        details();
-        await condition(() => running.size === 0);
-        const next: PlannerCarry = {
-          transcript: s.transcript, contextTokens: s.contextTokens, queue, nextTask, nextScope, planned, unread,
-          result: { ...result, usage: mergeByRole(result.usage, mergeByRole(s.usage, childUsage)) },
-          scopeDone, paused, stopRequested, hostQueue,
+    function finished(childId: string, r: Running, out: Handoff | PlannerResult | null, error?: string): void {
+      running.delete(childId);
+      if (r.kind === 'task') {
+        const h: Handoff = (out as Handoff | null) ?? {
+          taskId: taskIdOf(run.runId, childId),
+          title: r.title,
+          status: 'failed',
+          summary: `The worker failed: ${error}`,
+          notes: '',
+          concerns: [],
+          deviations: [],
+          findings: [],
+          commit: null,
+          filesChanged: [],
+          usage: {},
+          steps: 0,
         };
-        await continueAsNew<typeof planner>({ ...input, guidance, carry: next });
+        childUsage = mergeByRole(childUsage, h.usage);
+        result[h.status === 'merged' ? 'merged' : h.status === 'failed' ? 'failed' : 'abandoned']++;
+        result.handoffs.push(compactHandoff(h));
+        unread.push(h);
+        report({
+          kind: 'finished',
+          id: childId,
+          role: 'worker',
+          handoff: { status: h.status, commit: h.commit },
+          usage: h.usage,
+        });
+      } else {
+        const sub = out as PlannerResult | null;
+        if (sub) {
+          childUsage = mergeByRole(childUsage, sub.usage);
+          result.merged += sub.merged;
+          result.failed += sub.failed;
+          result.abandoned += sub.abandoned;
+          result.handoffs.push(...sub.handoffs);
+          if (sub.budgetExhausted) result.budgetExhausted = true;
+        }
+        unread.push({
+          taskId: taskIdOf(run.runId, childId),
+          title: `sub-planner: ${r.title}`,
+          status: sub && !sub.error ? 'merged' : 'failed',
+          summary: sub
+            ? `Sub-planner finished: ${sub.merged} merged, ${sub.failed} failed, ${sub.abandoned} abandoned.${sub.error ? ` Error: ${sub.error}` : ''}`
+            : `The sub-planner failed: ${error}`,
+          notes: '',
+          concerns: [],
+          deviations: [],
+          findings: sub ? sub.handoffs.flatMap((h) => h.findings).slice(0, 10) : [],
+          commit: null,
+          filesChanged: [],
+          usage: {},
+          steps: 0,
+        });
+        report({ kind: 'finished', id: childId, role: 'subplanner', usage: {} });
       }
-      state = paused ? 'paused' : 'waiting for handoffs';
       details();
-      const before = running.size;
-      const unreadBefore = unread.length;
-      await condition(
-        () =>
-          running.size !== before ||
-          unread.length !== unreadBefore ||
-          newGuidance.length > 0 ||
-          (!paused && queue.length > 0 && usedSlots() < input.slots && !stopRequested) ||
-          (stopRequested && running.size === 0),
-      );
     }
+
+    {
+      if (!carry) await planningRound(null);
+      for (;;) {
+        dispatch();
+        details();
+        const idle = running.size === 0 && (queue.length === 0 || result.budgetExhausted || stopRequested);
+        const wantsPlanning = !stopRequested && !result.budgetExhausted && !result.error;
+        if (wantsPlanning && newGuidance.length) {
+          const g = newGuidance;
+          newGuidance = [];
+          guidance.push(...g);
+          await planningRound(guidanceMessage(g, queue));
+          continue;
+        }
+        if (
+          wantsPlanning &&
+          !scopeDone &&
+          queue.length === 0 &&
+          unread.length &&
+          planned < run.limits.maxTasksPerPlanner
+        ) {
+          const batch = unread;
+          unread = [];
+          await planningRound(handoffsMessage(batch, running.size));
+          continue;
+        }
+        if (idle) break;
+        if (workflowInfo().continueAsNewSuggested) {
+          // Children are drained first: the default parent close policy would otherwise end them.
+          state = 'draining';
+          details();
+          await condition(() => running.size === 0);
+          const next: PlannerCarry = {
+            transcript: s.transcript,
+            contextTokens: s.contextTokens,
+            queue,
+            nextTask,
+            nextScope,
+            planned,
+            unread,
+            result: { ...result, usage: mergeByRole(result.usage, mergeByRole(s.usage, childUsage)) },
+            scopeDone,
+            paused,
+            stopRequested,
+            hostQueue,
+          };
+          await continueAsNew<typeof planner>({ ...input, guidance, carry: next });
+        }
+        state = paused ? 'paused' : 'waiting for handoffs';
+        details();
+        const before = running.size;
+        const unreadBefore = unread.length;
+        await condition(
+          () =>
+            running.size !== before ||
+            unread.length !== unreadBefore ||
+            newGuidance.length > 0 ||
+            (!paused && queue.length > 0 && usedSlots() < input.slots && !stopRequested) ||
+            (stopRequested && running.size === 0),
+        );
+      }
+    }
+    state = 'done';
+    details();
+    return { ...result, usage: mergeByRole(result.usage, mergeByRole(s.usage, childUsage)) };
   } finally {
     await CancellationScope.nonCancellable(() =>
       hostActs.closeWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId: agentKey }]),
     ).catch(() => undefined);
   }
-  state = 'done';
-  details();
-  return { ...result, usage: mergeByRole(result.usage, mergeByRole(s.usage, childUsage)) };
 }

@@ -7,6 +7,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  ContinueAsNew,
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
@@ -49,6 +50,18 @@ import {
 import { planner } from './planner';
 
 export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<RunResult> {
+  try {
+    return await runCycle(input, carry);
+  } catch (err) {
+    // Keep the search attribute honest for `longrun list --status failed` and Web UI filters.
+    if (!(err instanceof ContinueAsNew))
+      upsertSearchAttributes([{ key: STATUS, value: isCancellation(err) ? 'cancelled' : 'failed' }]);
+    throw err;
+  }
+}
+
+/** One cycle of the run; ends by continuing as new or with the run's result. */
+async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   const runId = workflowInfo().workflowId;
   let phase: Phase = 'preparing';
   let stopRequested = false;
@@ -85,7 +98,10 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
     guideUpdate,
     ({ guidance }) => {
       guide(guidance);
-      return { accepted: true as const, planners: plannerId ? 1 + [...agents.values()].filter((a) => a.role === 'subplanner').length : 0 };
+      return {
+        accepted: true as const,
+        planners: plannerId ? 1 + [...agents.values()].filter((a) => a.role === 'subplanner').length : 0,
+      };
     },
     {
       validator: (payload) => {
@@ -100,7 +116,8 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
     else {
       agents.delete(e.id);
       live.usage = mergeByRole(live.usage, e.usage);
-      if (e.handoff) live[e.handoff.status === 'merged' ? 'merged' : e.handoff.status === 'failed' ? 'failed' : 'abandoned']++;
+      if (e.handoff)
+        live[e.handoff.status === 'merged' ? 'merged' : e.handoff.status === 'failed' ? 'failed' : 'abandoned']++;
     }
   });
 
@@ -120,10 +137,21 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
     if (phase === 'planning') activeAgents.planner = 1;
     if (phase === 'judging') activeAgents.judge = 1;
     return {
-      runId, status, cycle: carry?.cycle ?? 1, phase, paused, stopRequested, activeAgents, agents: [...agents.values()],
+      runId,
+      status,
+      cycle: carry?.cycle ?? 1,
+      phase,
+      paused,
+      stopRequested,
+      activeAgents,
+      agents: [...agents.values()],
       tasks: { running: [...agents.values()].filter((a) => a.role === 'worker').length, ...tasksSoFar() },
-      commits: (carry?.commits ?? 0) + live.merged, usage: totals(), costUsd: totalOf(totals()).costUsd,
-      lastVerdict, lastReceipt, resultBranch: targetBranch(runId),
+      commits: (carry?.commits ?? 0) + live.merged,
+      usage: totals(),
+      costUsd: totalOf(totals()).costUsd,
+      lastVerdict,
+      lastReceipt,
+      resultBranch: targetBranch(runId),
     };
   });
   // ---- preparing (first cycle only): validate everything before any agent starts
@@ -136,7 +164,18 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
     const run = await userErrorsAsOwn(() => runActs.validateRun(input, runId, Date.now()));
     const hub = await userErrorsAsOwn(() => runActs.prepareHub({ runId, repo: run.repo, base: run.base ?? undefined }));
     upsertMemo({ promptsHash: run.promptsHash, models: run.models, limits: run.limits });
-    carry = { run, hub, cycle: 1, scratchpad: '', nextFocus: '', usage: {}, cycles: [], commits: 0, pendingGuidance, paused };
+    carry = {
+      run,
+      hub,
+      cycle: 1,
+      scratchpad: '',
+      nextFocus: '',
+      usage: {},
+      cycles: [],
+      commits: 0,
+      pendingGuidance,
+      paused,
+    };
   }
   const { run, hub } = carry;
   const cycle = carry.cycle;
@@ -156,16 +195,42 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
     phase = 'finished';
     const history = record ? [...carry!.cycles, record] : carry!.cycles;
     const usage = record ? mergeByRole(carry!.usage, live.usage) : carry!.usage;
-    upsertSearchAttributes([{ key: STATUS, value: s }, { key: COST_USD, value: totalOf(usage).costUsd }]);
+    upsertSearchAttributes([
+      { key: STATUS, value: s },
+      { key: COST_USD, value: totalOf(usage).costUsd },
+    ]);
     setCurrentDetails(`**${s}** after ${history.length} cycle(s): ${reason}`);
-    const tasks = history.reduce((t, c) => ({ merged: t.merged + c.tasks.merged, failed: t.failed + c.tasks.failed, abandoned: t.abandoned + c.tasks.abandoned }), { merged: 0, failed: 0, abandoned: 0 });
+    const tasks = history.reduce(
+      (t, c) => ({
+        merged: t.merged + c.tasks.merged,
+        failed: t.failed + c.tasks.failed,
+        abandoned: t.abandoned + c.tasks.abandoned,
+      }),
+      { merged: 0, failed: 0, abandoned: 0 },
+    );
     return {
-      runId, status: s, reason, cycles: history.length, tasks, commits: tasks.merged, usage, costUsd: totalOf(usage).costUsd,
-      finalVerdict: lastVerdict, lastReceipt, resultBranch: targetBranch(runId), history,
+      runId,
+      status: s,
+      reason,
+      cycles: history.length,
+      tasks,
+      commits: tasks.merged,
+      usage,
+      costUsd: totalOf(usage).costUsd,
+      finalVerdict: lastVerdict,
+      lastReceipt,
+      resultBranch: targetBranch(runId),
+      history,
     };
   };
 
-  if (exhausted(subtract(remaining(runLease, spentBefore), { costUsd: 0, tokens: 0, deadline: runLease.deadline }), judgeReserve, Date.now())) {
+  if (
+    exhausted(
+      subtract(remaining(runLease, spentBefore), { costUsd: 0, tokens: 0, deadline: runLease.deadline }),
+      judgeReserve,
+      Date.now(),
+    )
+  ) {
     return finish('budget_exhausted', 'the budget left cannot cover another cycle', null);
   }
 
@@ -179,12 +244,28 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
     phase = 'planning';
     setCurrentDetails(`cycle ${cycle}: planning and working`);
     plannerId = workflowIds.rootPlanner(runId, cycle);
-    const ctx: RunContext = { run, cycle, hub, scratchpad: carry.scratchpad, nextFocus: carry.nextFocus, rootId: runId };
+    const ctx: RunContext = {
+      run,
+      cycle,
+      hub,
+      scratchpad: carry.scratchpad,
+      nextFocus: carry.nextFocus,
+      rootId: runId,
+    };
     const lease = subtract(remaining(runLease, spentBefore), { ...judgeReserve, deadline: runLease.deadline });
     try {
       const child = await startChild(planner, {
         workflowId: plannerId,
-        args: [{ ctx, scope: null, depth: 0, slots: run.limits.maxParallelAgents, lease, guidance: [run.guidance, ...pendingGuidance].filter(Boolean) }],
+        args: [
+          {
+            ctx,
+            scope: null,
+            depth: 0,
+            slots: run.limits.maxParallelAgents,
+            lease,
+            guidance: [run.guidance, ...pendingGuidance].filter(Boolean),
+          },
+        ],
         staticSummary: `planner: cycle ${cycle}`,
         typedSearchAttributes: [
           { key: RUN_ID, value: runId },
@@ -226,13 +307,28 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
   phase = 'judging';
   setCurrentDetails(`cycle ${cycle}: judging`);
   const diffStat = await runActs.diffStat({ runId, from: tipBefore });
-  const judged = await judge(run, runId, cycle, carry.scratchpad, plan, plannerError, receipt, diffStat, totals(), stopRequested);
+  const judged = await judge(
+    run,
+    runId,
+    cycle,
+    carry.scratchpad,
+    plan,
+    plannerError,
+    receipt,
+    diffStat,
+    totals(),
+    stopRequested,
+  );
   live.usage = mergeByRole(live.usage, judged.usage);
   let verdict = judged.verdict;
   let refusedDone = false;
   if (verdict.decision === 'done' && run.testCommand && !receipt?.passed) {
     refusedDone = true; // done is refused without a passing receipt
-    verdict = { ...verdict, decision: 'continue', reasons: [...verdict.reasons, 'done refused: the test command does not pass on the target branch'] };
+    verdict = {
+      ...verdict,
+      decision: 'continue',
+      reasons: [...verdict.reasons, 'done refused: the test command does not pass on the target branch'],
+    };
   }
   lastVerdict = verdict;
 
@@ -242,9 +338,15 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
   const record: CycleRecord = {
     cycle,
     tasks: { merged: live.merged, failed: live.failed, abandoned: live.abandoned },
-    receipt, verdict, refusedDone, plannerError: plannerError ?? plan?.error ?? null,
-    unmerged: (plan?.handoffs ?? []).filter((h) => h.status !== 'merged').map(({ taskId, title, status, summary }) => ({ taskId, title, status, summary })),
-    usage: totalOf(mergeByRole(cycleUsage, judged.usage)), durationMs: Date.now() - started,
+    receipt,
+    verdict,
+    refusedDone,
+    plannerError: plannerError ?? plan?.error ?? null,
+    unmerged: (plan?.handoffs ?? [])
+      .filter((h) => h.status !== 'merged')
+      .map(({ taskId, title, status, summary }) => ({ taskId, title, status, summary })),
+    usage: totalOf(mergeByRole(cycleUsage, judged.usage)),
+    durationMs: Date.now() - started,
   };
   const usage = mergeByRole(carry.usage, live.usage);
   const spent = totalOf(usage);
@@ -252,7 +354,8 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
 
   if (stopRequested) return finish('stopped', 'stopped by the operator', record);
   if (verdict.decision === 'done') return finish('done', verdict.reasons.join('; '), record);
-  if (verdict.decision === 'stop') return finish('stopped', `the judge stopped the run: ${verdict.reasons.join('; ')}`, record);
+  if (verdict.decision === 'stop')
+    return finish('stopped', `the judge stopped the run: ${verdict.reasons.join('; ')}`, record);
   if (plan?.budgetExhausted || exhausted(remaining(runLease, spent), judgeReserve, Date.now())) {
     return finish('budget_exhausted', 'the run reached its cost, token or time limit', record);
   }
@@ -261,8 +364,16 @@ export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<
   // Fresh cycle: nothing but the scratchpad, totals and pending guidance carries over.
   await condition(() => true);
   return continueAsNew<typeof autonomousRun>(input, {
-    run, hub, cycle: cycle + 1, scratchpad: verdict.scratchpad, nextFocus: verdict.nextFocus, usage,
-    cycles: [...carry.cycles, record], commits: carry.commits + record.tasks.merged, pendingGuidance, paused,
+    run,
+    hub,
+    cycle: cycle + 1,
+    scratchpad: verdict.scratchpad,
+    nextFocus: verdict.nextFocus,
+    usage,
+    cycles: [...carry.cycles, record],
+    commits: carry.commits + record.tasks.merged,
+    pendingGuidance,
+    paused,
   });
 }
 
@@ -276,27 +387,61 @@ async function userErrorsAsOwn<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
       const { type, message, details } = err.cause;
-      throw ApplicationFailure.create({ type: type ?? undefined, message, nonRetryable: true, details: details as unknown[] });
+      throw ApplicationFailure.create({
+        type: type ?? undefined,
+        message,
+        nonRetryable: true,
+        details: details as unknown[],
+      });
     }
     throw err;
   }
 }
 
 async function judge(
-  run: RunCarry['run'], runId: string, cycle: number, scratchpad: string, plan: PlannerResult | null, plannerError: string | null,
-  receipt: Receipt | null, diffStat: string, usage: UsageByRole, stopRequested: boolean,
+  run: RunCarry['run'],
+  runId: string,
+  cycle: number,
+  scratchpad: string,
+  plan: PlannerResult | null,
+  plannerError: string | null,
+  receipt: Receipt | null,
+  diffStat: string,
+  usage: UsageByRole,
+  stopRequested: boolean,
 ): Promise<{ verdict: Verdict; usage: UsageByRole }> {
   const hostQueue = await runActs.hostQueue();
   const id = `${runId}/c${cycle}/judge`;
   const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
-    { transcriptId: id, kind: 'judge', run, cycle, scratchpad, plan, plannerError: plannerError ?? plan?.error ?? null, receipt, diffStat, usage: totalOf(usage), stopRequested },
+    {
+      transcriptId: id,
+      kind: 'judge',
+      run,
+      cycle,
+      scratchpad,
+      plan,
+      plannerError: plannerError ?? plan?.error ?? null,
+      receipt,
+      diffStat,
+      usage: totalOf(usage),
+      stopRequested,
+    },
   ]);
   const s = newAgentState({ id: t.id, length: t.length }, t.tokens);
   const agent: AgentSetup = {
-    runId, agentId: id, role: 'judge', model: run.models.judge, compactor: run.models.compactor, toolset: 'judge',
-    control: [CONTROL.submitVerdict], hostQueue, workspace: null,
+    runId,
+    agentId: id,
+    role: 'judge',
+    model: run.models.judge,
+    compactor: run.models.compactor,
+    toolset: 'judge',
+    control: [CONTROL.submitVerdict],
+    hostQueue,
+    workspace: null,
     // The judge's reserve was kept out of the planner's lease; it is never refused for budget.
-    lease: { costUsd: null, tokens: null, deadline: Number.MAX_SAFE_INTEGER }, commandTimeoutMs: 0, label: 'judge step',
+    lease: { costUsd: null, tokens: null, deadline: Number.MAX_SAFE_INTEGER },
+    commandTimeoutMs: 0,
+    label: 'judge step',
   };
   let problems: string[] = [];
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -311,12 +456,25 @@ async function judge(
       const verdict = stopRequested ? { ...parsed.data, decision: 'stop' as const } : parsed.data;
       return { verdict, usage: s.usage };
     }
-    problems = end.call.argumentsError ? [`arguments are not valid JSON: ${end.call.argumentsError}`] : describeIssues(parsed.error);
-    await answerControl(agent, s, end.call, `Your verdict is invalid:\n- ${problems.join('\n- ')}\nSubmit it again, corrected.`, true);
+    problems = end.call.argumentsError
+      ? [`arguments are not valid JSON: ${end.call.argumentsError}`]
+      : describeIssues(parsed.error);
+    await answerControl(
+      agent,
+      s,
+      end.call,
+      `Your verdict is invalid:\n- ${problems.join('\n- ')}\nSubmit it again, corrected.`,
+      true,
+    );
   }
   if (stopRequested) {
-    return { verdict: { decision: 'stop', reasons: ['stopped by the operator'], nextFocus: '', scratchpad }, usage: s.usage };
+    return {
+      verdict: { decision: 'stop', reasons: ['stopped by the operator'], nextFocus: '', scratchpad },
+      usage: s.usage,
+    };
   }
-  throw ApplicationFailure.nonRetryable(`the judge gave no valid verdict for cycle ${cycle}: ${problems.join('; ')}`, 'InvalidVerdict');
+  throw ApplicationFailure.nonRetryable(
+    `the judge gave no valid verdict for cycle ${cycle}: ${problems.join('; ')}`,
+    'InvalidVerdict',
+  );
 }
-

@@ -32,37 +32,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
   let state: string = 'starting';
   setHandler(stopSignal, () => void (stopRequested = true));
 
-  // Host affinity: the first activity picks a host; everything touching the worktree goes to that host's queue.
-  const hostQueue = input.carry?.hostQueue ?? (await runActs.hostQueue());
-  const workspace: WorkspaceRef = input.carry
-    ? { path: input.carry.workspacePath, readOnly: false }
-    : { path: (await hostActs.openWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId }])).path, readOnly: false };
-
-  let s: AgentState;
-  if (input.carry) {
-    s = { ...newAgentState(input.carry.transcript, input.carry.contextTokens), steps: input.carry.steps, usage: input.carry.usage };
-  } else {
-    const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
-      { transcriptId: id, kind: 'worker', ctx, workspacePath: workspace.path, task: spec, guidance: input.guidance },
-    ]);
-    s = newAgentState({ id: t.id, length: t.length }, t.tokens);
-  }
-  let conflictRounds = input.carry?.conflictRounds ?? 0;
-
-  const agent: AgentSetup = {
-    runId: run.runId,
-    agentId: id,
-    role: 'worker',
-    model: run.models.worker,
-    compactor: run.models.compactor,
-    toolset: 'worker',
-    control: [CONTROL.finish],
-    hostQueue,
-    workspace,
-    lease: input.lease,
-    commandTimeoutMs: run.limits.commandTimeoutSeconds * 1000,
-    label: 'worker step',
-  };
+  let s: AgentState = newAgentState(input.carry?.transcript ?? { id, length: 0 }, 0);
   setHandler(agentQuery, () => ({
     id,
     role: 'worker' as const,
@@ -73,7 +43,6 @@ export async function task(input: TaskInput): Promise<Handoff> {
     costUsd: totalOf(s.usage).costUsd,
     startedAt: workflowInfo().startTime.getTime(),
   }));
-
   const handoff = (status: HandoffStatus, summary: string, extra: Partial<Handoff> = {}): Handoff => ({
     taskId,
     title: spec.title,
@@ -90,8 +59,49 @@ export async function task(input: TaskInput): Promise<Handoff> {
     ...extra,
   });
 
+  // Host affinity: the first activity picks a host; everything touching the worktree goes to that host's queue.
+  const hostQueue = input.carry?.hostQueue ?? (await runActs.hostQueue());
   let keepWorkspace = false;
+  let merged = false;
   try {
+    // Not cancellable: a cancel that arrives while the worktree is being made waits for it, so `finally` removes it.
+    const workspace: WorkspaceRef = {
+      path:
+        input.carry?.workspacePath ??
+        (
+          await CancellationScope.nonCancellable(() =>
+            hostActs.openWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId }]),
+          )
+        ).path,
+      readOnly: false,
+    };
+    if (input.carry) {
+      s = {
+        ...newAgentState(input.carry.transcript, input.carry.contextTokens),
+        steps: input.carry.steps,
+        usage: input.carry.usage,
+      };
+    } else {
+      const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
+        { transcriptId: id, kind: 'worker', ctx, workspacePath: workspace.path, task: spec, guidance: input.guidance },
+      ]);
+      s = newAgentState({ id: t.id, length: t.length }, t.tokens);
+    }
+    let conflictRounds = input.carry?.conflictRounds ?? 0;
+    const agent: AgentSetup = {
+      runId: run.runId,
+      agentId: id,
+      role: 'worker',
+      model: run.models.worker,
+      compactor: run.models.compactor,
+      toolset: 'worker',
+      control: [CONTROL.finish],
+      hostQueue,
+      workspace,
+      lease: input.lease,
+      commandTimeoutMs: run.limits.commandTimeoutSeconds * 1000,
+      label: 'worker step',
+    };
     let lastCheckpoint = s.steps;
     for (;;) {
       state = 'working';
@@ -124,7 +134,10 @@ export async function task(input: TaskInput): Promise<Handoff> {
       }
       if (end.kind === 'stopped') {
         await checkpoint(run.runId, taskId, hostQueue, 'stopped by operator');
-        return handoff('abandoned', 'Stopped by the operator before the task was finished; work so far is checkpointed on the task branch.');
+        return handoff(
+          'abandoned',
+          'Stopped by the operator before the task was finished; work so far is checkpointed on the task branch.',
+        );
       }
       if (end.kind === 'limit' || end.kind === 'budget') {
         await checkpoint(run.runId, taskId, hostQueue, `abandoned: ${end.reason}`);
@@ -137,7 +150,12 @@ export async function task(input: TaskInput): Promise<Handoff> {
         continue;
       }
       const finish: FinishArgs = parsed.data;
-      const report = { notes: finish.notes, concerns: finish.concerns, deviations: finish.deviations, findings: finish.findings };
+      const report = {
+        notes: finish.notes,
+        concerns: finish.concerns,
+        deviations: finish.deviations,
+        findings: finish.findings,
+      };
       if (finish.outcome === 'blocked') {
         await answerControl(agent, s, end.call, 'Handoff received (blocked).', false);
         await checkpoint(run.runId, taskId, hostQueue, 'blocked');
@@ -146,27 +164,39 @@ export async function task(input: TaskInput): Promise<Handoff> {
 
       state = 'merging';
       setCurrentDetails(`**worker**: ${spec.title}\n\nmerging`);
-      const merged: IntegrationResult = await mergeActs.integrateTask.executeWithOptions(
+      const integration: IntegrationResult = await mergeActs.integrateTask.executeWithOptions(
         { taskQueue: hostQueue, summary: `merge ${taskId}` },
         [{ runId: run.runId, taskId, title: spec.title, message: finish.summary }],
       );
-      if (merged.status === 'merged' || merged.status === 'already-merged') {
-        await answerControl(agent, s, end.call, `Merged as ${merged.commit}.`, false);
-        return handoff('merged', finish.summary, { ...report, commit: merged.commit, filesChanged: merged.filesChanged });
+      if (integration.status === 'merged' || integration.status === 'already-merged') {
+        merged = true;
+        await answerControl(agent, s, end.call, `Merged as ${integration.commit}.`, false);
+        return handoff('merged', finish.summary, {
+          ...report,
+          commit: integration.commit,
+          filesChanged: integration.filesChanged,
+        });
       }
-      if (merged.status === 'no-changes') {
+      if (integration.status === 'no-changes') {
         await answerControl(agent, s, end.call, 'Nothing to merge: the task branch has no changes.', false);
         return handoff('abandoned', `No changes to merge. ${finish.summary}`, report);
       }
       // Conflict: the same agent resolves it with its normal tools, then calls finish again.
       if (++conflictRounds > MAX_CONFLICT_ROUNDS) {
         await answerControl(agent, s, end.call, 'Too many conflict rounds; handing off as failed.', true);
-        return handoff('failed', `Could not merge after ${MAX_CONFLICT_ROUNDS} conflict rounds. ${finish.summary}`, report);
+        return handoff(
+          'failed',
+          `Could not merge after ${MAX_CONFLICT_ROUNDS} conflict rounds. ${finish.summary}`,
+          report,
+        );
       }
       state = 'resolving conflicts';
-      await answerControl(agent, s, end.call, conflictMessage(merged), true);
+      await answerControl(agent, s, end.call, conflictMessage(integration), true);
       await say(agent, s, [
-        { role: 'user', content: 'Resolve the merge conflicts above, run the tests, then call finish again with your handoff.' },
+        {
+          role: 'user',
+          content: 'Resolve the merge conflicts above, run the tests, then call finish again with your handoff.',
+        },
       ]);
     }
   } catch (err) {
@@ -176,8 +206,11 @@ export async function task(input: TaskInput): Promise<Handoff> {
   } finally {
     if (!keepWorkspace) {
       // Runs on success, failure and cancellation: no worktree outlives its task.
+      // An unmerged task keeps its branch (with its last checkpoint) in the hub for a later cycle to pick up.
       await CancellationScope.nonCancellable(() =>
-        hostActs.closeWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId }]),
+        hostActs.closeWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
+          { runId: run.runId, taskId, keepBranch: !merged },
+        ]),
       );
     }
   }
