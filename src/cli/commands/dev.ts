@@ -4,9 +4,6 @@ import type { Command } from 'commander';
 import { loadConfig, paths } from '../../config';
 import { registerSearchAttributes, serverAnswers, startDevServer, type DevServer } from '../../dev/dev-server';
 import { findTemporalCli } from '../../dev/temporal-cli';
-import { workerSettings } from '../../workers/options';
-import { installRuntime } from '../../workers/runtime';
-import { createWorkers } from '../../workers/worker';
 
 export interface DevOptions {
   port: number;
@@ -58,6 +55,10 @@ export function registerDevCommand(program: Command): void {
     .option('--ui-port <port>', 'Web UI port', (v) => parsePort(v, '--ui-port'), 8233)
     .option('--ip <ip>', 'address to bind', '127.0.0.1')
     .action(async (opts: DevOptions) => {
+      // Loaded here, not at the top: the worker and the SDK runtime cost every other command about a second.
+      const { installRuntime } = await import('../../workers/runtime');
+      const { createWorkers } = await import('../../workers/worker');
+      const { workerSettings } = await import('../../workers/options');
       const dev = await ensureTemporal(opts);
       const env = { ...process.env, TEMPORAL_ADDRESS: dev.address };
       installRuntime(env);
