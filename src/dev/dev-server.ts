@@ -17,8 +17,10 @@ export interface DevServerOptions {
   ip?: string;
   namespace?: string;
   headless?: boolean;
-  /** Extra `--dynamic-config-value key=value` settings (values JSON-encoded by us). */
+  /** Extra `--dynamic-config-value key=value` settings (values JSON-encoded by us); they override DEV_SERVER_DYNAMIC_CONFIG. */
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** `--sqlite-pragma name=value` settings; they override DEV_SERVER_SQLITE_PRAGMAS. */
+  sqlitePragmas?: Record<string, string>;
   logFile?: string;
   /** How long to wait for the server to answer. The SDK's createLocal gives 5 s, which flakes on cold machines. */
   startTimeoutMs?: number;
@@ -30,6 +32,25 @@ export interface DevServer {
   pid: number;
   stop(): Promise<void>;
 }
+
+/**
+ * Dynamic config longrun's dev server starts with (measured in bench/overhead.ts, docs/BENCHMARKS.md).
+ * The dev server has one history shard, and its transfer queue is read at most `transferProcessorMaxPollRPS`
+ * (default 20) times a second: once tasks come faster than that, every workflow and activity task waits for the next
+ * 50 ms read, 4 such waits per agent step. 1000 takes the wait away (a single agent's step: 196 → 67 ms) and costs
+ * nothing when idle.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
+  'system.forceSearchAttributesCacheRefreshOnRead': true,
+  'history.transferProcessorMaxPollRPS': 1000,
+};
+
+/**
+ * SQLite settings. The default rollback journal creates, fsyncs and deletes a journal file per transaction: about
+ * half of the server's CPU went to the file system. Write-ahead logging keeps synchronous=FULL (every commit is
+ * durable) at a quarter less CPU per agent step.
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS: Record<string, string> = { journal_mode: 'wal' };
 
 /** Starts `temporal server start-dev` and waits until it answers; registers longrun's search attributes. */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
@@ -54,11 +75,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   ];
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
-  for (const [k, v] of Object.entries({
-    'system.forceSearchAttributesCacheRefreshOnRead': true,
-    ...opts.dynamicConfig,
-  })) {
+  for (const [k, v] of Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig })) {
     args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
+  }
+  for (const [k, v] of Object.entries({ ...DEV_SERVER_SQLITE_PRAGMAS, ...opts.sqlitePragmas })) {
+    args.push('--sqlite-pragma', `${k}=${v}`);
   }
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   // Own process group, so stop() takes the server's children with it.
