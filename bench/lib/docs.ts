@@ -1,0 +1,278 @@
+/**
+ * The generated part of docs/BENCHMARKS.md: one block per bench between `<!-- bench:<name> -->` and
+ * `<!-- /bench:<name> -->`, rebuilt from bench/results/<name>.json. Everything outside the blocks is prose and is
+ * kept as written.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RESULTS_DIR } from './report';
+
+export const DOC = path.join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md');
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const table = (head: string[], rows: Array<Array<string | number | undefined | null>>) =>
+  [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map((c) => c ?? '—').join(' | ')} |`),
+  ].join('\n');
+
+function header(r: Json): string {
+  const m = r.machine ?? {};
+  const machine = [
+    `${m.nproc ?? m.cpus ?? '?'} CPU${m.cpuModel ? ` (${m.cpuModel})` : ''}`,
+    m.ramGb ? `${m.ramGb} GB RAM` : null,
+    m.node ? `Node ${m.node}` : null,
+    m.os ?? null,
+    m.git ?? null,
+    m.temporalCli ?? null,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const lines = [`- **Machine**: ${machine}`, `- **Date**: ${r.date}`];
+  if (r.command) lines.push(`- **Command**: \`${r.command}\``);
+  if (r.durationS !== undefined) lines.push(`- **Duration**: ${r.durationS} s`);
+  const load = m.loadAverage ?? m.loadAverageAtEnd;
+  if (load) lines.push(`- **Load average** (1/5/15 min) when written: ${load.join(' / ')}`);
+  return lines.join('\n');
+}
+
+function devServer(r: Json): string {
+  const d = r.parameters?.devServer;
+  if (!d) return '';
+  return `\n- **Dev server**: dynamic config \`${JSON.stringify(d.dynamicConfig)}\`, SQLite pragmas \`${JSON.stringify(d.sqlitePragmas)}\``;
+}
+
+function targets(r: Json): string {
+  if (!r.targets?.length) return '';
+  return (
+    '\n\n' +
+    table(
+      ['Target', 'Wanted', 'Measured', 'Met'],
+      r.targets.map((t: Json) => [t.name, t.target, t.value, t.met ? 'yes' : '**no**']),
+    )
+  );
+}
+
+const s = (x: Json | undefined, k: string) => (x ? x[k] : undefined);
+
+const RENDER: Record<string, (r: Json) => string> = {
+  overhead(r) {
+    const row = (name: string, x: Json | undefined) => [
+      name,
+      s(x, 'p50'),
+      s(x, 'p90'),
+      s(x, 'p99'),
+      s(x, 'max'),
+      s(x, 'n'),
+    ];
+    const runs: Json[] = r.figures.runs ?? [];
+    const parts = [
+      `Parameters: ${r.parameters.turnsPerAgent} \`${r.parameters.toolPerTurn}\` turns per worker, simulated latency ` +
+        `${r.parameters.simulatedLatencyMs} ms; ${r.parameters.worker}.`,
+    ];
+    for (const f of runs) {
+      const sv = f.serverViewMs ?? {};
+      parts.push(
+        '',
+        `**${f.agents} worker(s)** — ${f.steps} steps, ${f.stepsPerSecond} steps/s; CPU (cores) ${JSON.stringify(f.cpuCores)}; ` +
+          `CPU per model turn (ms) ${JSON.stringify(f.cpuMsPerTurn)}`,
+        '',
+        table(
+          ['Per worker step (ms)', 'p50', 'p90', 'p99', 'max', 'n'],
+          [
+            row('**orchestration overhead**', f.overheadMs),
+            row('… Temporal: 2 activity round trips + 2 workflow tasks', f.temporalMs),
+            row('… activities: SDK + transcript I/O', f.activityMs),
+            row('excluded: runTool execution', f.excluded?.toolExecMs),
+            row('excluded: simulator handling', f.excluded?.simHandlingMs),
+            row('step period (request to request)', f.stepPeriodMs),
+            row('server view: workflow task dispatch', sv.workflowTaskDispatch),
+            row('server view: workflow task processing', sv.workflowTaskProcessing),
+            row('server view: activity dispatch', sv.activityDispatch),
+            row('server view: activity started → completed', sv.activityRun),
+          ],
+        ),
+      );
+    }
+    return parts.join('\n');
+  },
+  scaling(r) {
+    const rows: Json[] = r.figures.rows;
+    return [
+      `Parameters: ${r.parameters.turnsPerWorker} model turns per worker, lognormal latency p50 ${r.parameters.latency.p50Ms} ms / ` +
+        `p90 ${r.parameters.latency.p90Ms} ms; worker env \`${JSON.stringify(r.parameters.workerEnv)}\`; ${r.parameters.worker}; ` +
+        `idle worker RSS ${r.parameters.workerIdleRssMb} MB.`,
+      '',
+      table(
+        [
+          'N',
+          'Latency',
+          'Efficiency',
+          'Ceiling',
+          'Eff. ÷ ceiling',
+          'Per-agent eff.',
+          'Max in flight',
+          'Wall (s)',
+          'Start spread (s)',
+          'Step gap (ms)',
+          'RSS peak (MB)',
+          'CPU cores server / worker / sim / whole machine',
+          'CPU ms per turn server / worker',
+        ],
+        rows.map((x) => [
+          x.n,
+          x.latency,
+          `**${x.efficiency}**`,
+          x.ceiling,
+          x.relativeEfficiency,
+          x.perAgentEfficiency,
+          x.maxInFlight,
+          x.wallS,
+          x.startSpreadS,
+          x.stepGapMs,
+          x.rssPeakMb,
+          `${x.cpuCores.server} / ${x.cpuCores.worker} / ${x.cpuCores.simulator} / ${x.cpuCores.machine ?? '?'}`,
+          x.cpuMsPerTurn ? `${x.cpuMsPerTurn.server} / ${x.cpuMsPerTurn.worker}` : undefined,
+        ]),
+      ),
+    ].join('\n');
+  },
+  history(r) {
+    const f = r.figures;
+    const kinds = Object.entries(f.perKind as Record<string, Json>);
+    return [
+      `Run: ${f.runStatus}, tasks ${JSON.stringify(f.tasks)}, ${f.workflowsInTree} workflows / ${f.runsInTree} runs in the tree, ` +
+        `${f.modelRequests} model requests. ` +
+        `Largest run: \`${f.largestRun?.workflowId}\` (${f.largestRun?.events} events, ${f.largestRun?.bytes} bytes).`,
+      '',
+      table(
+        [
+          'Kind',
+          'Workflows',
+          'Runs',
+          'Continued as new',
+          'Events/run p50',
+          'Events/run max',
+          'Bytes/run p50',
+          'Bytes/run max',
+          'Events/workflow max',
+        ],
+        kinds.map(([k, v]) => [
+          k,
+          v.workflows,
+          v.runs,
+          v.continuedAsNew,
+          v.eventsPerRun.p50,
+          v.eventsPerRun.max,
+          v.bytesPerRun.p50,
+          v.bytesPerRun.max,
+          v.eventsPerWorkflow.max,
+        ]),
+      ),
+    ].join('\n');
+  },
+  merges(r) {
+    const rows: Json[] = r.summary ?? r.results ?? [];
+    if (!rows.length) return '(no summary in the result file)';
+    const keys = Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== 'object');
+    return [
+      r.note ?? '',
+      '',
+      table(
+        keys,
+        rows.map((x) => keys.map((k) => x[k])),
+      ),
+    ].join('\n');
+  },
+  'model-overhead'(r) {
+    const rows: Json[] = r.results ?? [];
+    const p = (x: Json | undefined) => (x ? `${x.p50Ms} / ${x.p99Ms}` : undefined);
+    return [
+      r.note ?? '',
+      '',
+      table(
+        [
+          'Provider',
+          'Model',
+          'Calls',
+          'Raw fetch p50/p99 (ms)',
+          'Provider p50/p99',
+          'callModel p50/p99',
+          'Transcript read+write p50/p99',
+        ],
+        rows.map((x) => [
+          x.provider,
+          x.model,
+          x.calls,
+          p(x.rawFetch),
+          p(x.viaProvider),
+          p(x.callModel),
+          p(x.transcriptReadWrite),
+        ]),
+      ),
+    ].join('\n');
+  },
+};
+
+/** Targets of issue 7 for result files that do not list their own (the merge bench's). */
+function derivedTargets(name: string, r: Json): Json[] {
+  if (name !== 'merges' || !Array.isArray(r.summary)) return [];
+  // The default configuration: one merge queue per hub, batched.
+  const d = r.summary.find((x: Json) => x.scenario === 'queue-batch') ?? r.summary[0];
+  if (!d) return [];
+  const rate = d.medianMergesPerSecond ?? d.mergesPerSecond;
+  return [
+    {
+      name: `merges/s, 100 concurrent integrations (${d.scenario}, median)`,
+      target: '>= 20/s',
+      value: rate,
+      met: rate >= 20,
+    },
+    { name: 'lost merges', target: '0', value: d.lost, met: d.lost === 0 },
+  ];
+}
+
+/** One line per target of every bench that has one, for the top of the document. */
+export function renderSummary(): string {
+  const rows: Array<Array<string | number>> = [];
+  for (const name of Object.keys(RENDER)) {
+    const file = path.join(RESULTS_DIR, `${name}.json`);
+    if (!fs.existsSync(file)) continue;
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
+    for (const t of r.targets ?? derivedTargets(name, r))
+      rows.push([name, t.name, t.target, t.value, t.met ? 'yes' : '**no**', String(r.date).slice(0, 10)]);
+  }
+  return rows.length ? table(['Bench', 'Target', 'Wanted', 'Measured', 'Met', 'Date'], rows) : '_No results yet._';
+}
+
+export function renderBench(name: string): string {
+  const file = path.join(RESULTS_DIR, `${name}.json`);
+  if (!fs.existsSync(file)) return `_Not run yet: \`npm run bench -- ${name}\`._`;
+  const r = JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
+  const body = RENDER[name]?.(r) ?? '```json\n' + JSON.stringify(r.figures ?? r, null, 2) + '\n```';
+  return `${header(r)}${devServer(r)}\n\n${body}${targets(r)}`;
+}
+
+/** Rewrites every generated block of docs/BENCHMARKS.md (formatted with the project's Prettier settings); returns the file's path. */
+export async function updateBenchmarksDoc(doc = DOC): Promise<string> {
+  let text = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : '# Benchmarks\n';
+  for (const name of ['summary', ...Object.keys(RENDER)]) {
+    const open = `<!-- bench:${name} -->`;
+    const close = `<!-- /bench:${name} -->`;
+    const block = `${open}\n${name === 'summary' ? renderSummary() : renderBench(name)}\n${close}`;
+    const start = text.indexOf(open);
+    const end = text.indexOf(close);
+    text =
+      start >= 0 && end > start
+        ? text.slice(0, start) + block + text.slice(end + close.length)
+        : `${text.trimEnd()}\n\n## ${name}\n\n${block}\n`;
+  }
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(doc)) ?? {};
+  text = await prettier.format(text, { ...options, filepath: doc });
+  fs.mkdirSync(path.dirname(doc), { recursive: true });
+  fs.writeFileSync(doc, text);
+  return doc;
+}

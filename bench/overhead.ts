@@ -1,0 +1,225 @@
+/**
+ * Bench: orchestration time per agent step, simulated model latency 0.
+ *
+ * Runs of A workers (maxParallelAgents = A; A = 1 and 8 by default), each taking TURNS model turns with one `read_file`
+ * call per turn, then finishing. For every worker step k (model request k → model request k+1 of the same agent):
+ *   overhead_k = (arrival of request k+1 − arrival of request k at the simulator)
+ *              − the simulator's own handling of request k (arrival → response sent)
+ *              − the runTool activity's execution (inside the worker)
+ * i.e. everything longrun adds around one model call and one tool call. It splits into
+ *   temporal = callModel completed → runTool started + runTool completed → next callModel started
+ *              (two activity round trips through the server and two workflow tasks), and
+ *   activity = response sent → callModel completed + next callModel started → next request arrives
+ *              (SDK parsing, transcript write and read: the claim-check).
+ * Activity start/end times come from the SDK's DEBUG "Activity started/completed" log entries of the in-process
+ * worker, simulator times from its request log; the server's own view comes from the workers' histories.
+ *
+ * With latency 0 the agents form a closed loop: one agent measures the latency of a step on an idle machine; eight
+ * agents saturate the CPU, and their step time is mostly queueing for it. Target: p50 <= 25 ms (with 8 agents).
+ *
+ * Run alone: npx ts-node --transpile-only bench/overhead.ts   (BENCH_AGENTS=1,8 and BENCH_TURNS=20 are the defaults)
+ */
+import type { LogEntry } from '@temporalio/worker';
+import { startSimulator } from '../src/sim';
+import { cpuMeter, installBenchRuntime, startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
+import { gapsOfWorkflows, type Gaps } from './lib/history-gaps';
+import {
+  commandFor,
+  machineInfo,
+  progress,
+  round,
+  stats,
+  writeReport,
+  type BenchReport,
+  type Target,
+} from './lib/report';
+import { runToEnd, sampleRepo } from './lib/runs';
+import { benchTeam, taskTitle } from './lib/team';
+import { now, recordTimeline, type TimedRequest } from './lib/timeline';
+
+interface ActivitySpan {
+  workflowId: string;
+  type: string;
+  start: number;
+  end: number;
+}
+
+/** One run's steps, joined from the simulator's requests and the worker's activity spans. */
+function analyse(runId: string, agents: number, requests: TimedRequest[], spans: ActivitySpan[]) {
+  const series = {
+    overhead: [] as number[],
+    temporal: [] as number[],
+    activity: [] as number[],
+    startToRequest: [] as number[],
+    responseToEnd: [] as number[],
+    toolExec: [] as number[],
+    simHandling: [] as number[],
+    period: [] as number[],
+  };
+  let skipped = 0;
+  for (let n = 1; n <= agents; n++) {
+    const title = taskTitle({ cycle: 1, scope: 0, index: n });
+    const reqs = requests.filter((r) => r.agent === title);
+    const wf = `${runId}/c1/planner/t${n}`;
+    const byType = (type: string) =>
+      spans.filter((s) => s.workflowId === wf && s.type === type).sort((a, b) => a.start - b.start);
+    const models = byType('callModel');
+    const tools = byType('runTool');
+    if (models.length !== reqs.length) {
+      skipped++; // a retried model call would misalign the join
+      continue;
+    }
+    for (let k = 0; k + 1 < reqs.length && k < tools.length; k++) {
+      const [r, next, m, mNext, t] = [reqs[k], reqs[k + 1], models[k], models[k + 1], tools[k]];
+      const period = next.arrival - r.arrival;
+      const handling = r.sent - r.arrival;
+      const toolExec = t.end - t.start;
+      series.period.push(period);
+      series.simHandling.push(handling);
+      series.toolExec.push(toolExec);
+      series.overhead.push(period - handling - toolExec);
+      series.temporal.push(t.start - m.end + (mNext.start - t.end));
+      series.responseToEnd.push(m.end - r.sent);
+      series.startToRequest.push(next.arrival - mNext.start);
+      series.activity.push(m.end - r.sent + (next.arrival - mNext.start));
+    }
+  }
+  const workers = requests.filter((r) => r.role === 'worker');
+  const wallS = (Math.max(...workers.map((r) => r.sent)) - Math.min(...workers.map((r) => r.arrival))) / 1000;
+  return {
+    steps: series.overhead.length,
+    agentsSkipped: skipped,
+    overheadMs: stats(series.overhead),
+    temporalMs: stats(series.temporal),
+    activityMs: stats(series.activity),
+    modelActivityMs: { startToRequest: stats(series.startToRequest), responseToEnd: stats(series.responseToEnd) },
+    excluded: { toolExecMs: stats(series.toolExec), simHandlingMs: stats(series.simHandling) },
+    stepPeriodMs: stats(series.period),
+    stepsPerSecond: round(series.overhead.length / (wallS || 1), 1),
+  };
+}
+
+const serverView = (g: Gaps) => ({
+  workflowTaskDispatch: stats(g.wftDispatch),
+  workflowTaskProcessing: stats(g.wftProcessing),
+  activityDispatch: stats(g.activityDispatch),
+  activityRun: stats(g.activityRun),
+});
+
+export async function run(opts: { agents?: number[]; turns?: number } = {}): Promise<BenchReport> {
+  const agentCounts = opts.agents ?? (process.env.BENCH_AGENTS ?? '1,8').split(',').map(Number);
+  const turns = opts.turns ?? Number(process.env.BENCH_TURNS ?? 20);
+  const began = Date.now();
+
+  // Activity spans, timed on this process's clock when the SDK logs them.
+  const open = new Map<string, ActivitySpan>();
+  const spans: ActivitySpan[] = [];
+  installBenchRuntime('DEBUG', (entry: LogEntry) => {
+    const meta = entry.meta as { workflowId?: string; activityType?: string; activityId?: string } | undefined;
+    if (!meta?.activityId || !meta.workflowId) return;
+    const key = `${meta.workflowId}#${meta.activityId}`;
+    if (entry.message === 'Activity started') {
+      open.set(key, { workflowId: meta.workflowId, type: meta.activityType ?? '?', start: now(), end: NaN });
+    } else if (entry.message.startsWith('Activity completed') || entry.message === 'Activity failed') {
+      const span = open.get(key);
+      if (span) {
+        span.end = now();
+        open.delete(key);
+        spans.push(span);
+      }
+    }
+  });
+
+  let agents = agentCounts[0];
+  const timeline = recordTimeline(
+    benchTeam({ layout: () => ({ tasks: agents, scopes: [] }), workerTurns: () => turns, doneAtCycle: 1 }),
+  );
+  const sim = await startSimulator({ scenario: timeline.scenario, log: timeline.log });
+  const cluster = await startCluster();
+  const { repo, remove } = sampleRepo();
+  const worker = await startInProcessWorker(workerEnv(cluster, sim, 'overhead'));
+  const runs = [];
+  try {
+    for (const a of agentCounts) {
+      agents = a;
+      const runId = `bench-overhead-${a}-${Date.now().toString(36)}`;
+      const from = timeline.requests.length;
+      const meter = cpuMeter({ server: cluster.server.pid, workerAndSimulator: process.pid });
+      progress('overhead', `${a} worker(s) × ${turns} read_file turns, latency 0, server ${cluster.address}`);
+      const result = await runToEnd(cluster.client, {
+        taskQueue: worker.taskQueue,
+        runId,
+        repo,
+        limits: { maxParallelAgents: a, maxDepth: 0, maxTasksPerPlanner: a, maxCycles: 1, workerMaxSteps: turns + 5 },
+        timeoutMs: 5 * 60_000,
+      });
+      const cpu = meter();
+      const requests = timeline.requests.slice(from);
+      const gaps = await gapsOfWorkflows(
+        cluster.client,
+        Array.from({ length: a }, (_, i) => `${runId}/c1/planner/t${i + 1}`),
+      );
+      const figures = {
+        agents: a,
+        runStatus: result.status,
+        ...analyse(runId, a, requests, spans),
+        serverViewMs: serverView(gaps),
+        cpuCores: cpu.cores,
+        /** CPU per model turn (all roles): unlike the times, it hardly depends on other load on the machine. */
+        cpuMsPerTurn: Object.fromEntries(
+          Object.entries(cpu.seconds).map(([k, v]) => [k, round((v * 1000) / requests.length, 1)]),
+        ),
+      };
+      progress(
+        'overhead',
+        `${a} worker(s): overhead p50 ${figures.overheadMs.p50} ms, p99 ${figures.overheadMs.p99} ms`,
+      );
+      runs.push(figures);
+    }
+  } finally {
+    await worker.stop();
+    await sim.close();
+    await cluster.stop();
+    remove();
+  }
+
+  const main = runs.find((r) => r.agents === 8) ?? runs.at(-1)!;
+  const targets: Target[] = runs.map((r) => ({
+    name: `orchestration overhead per step, p50, ${r.agents} worker(s)`,
+    target: '<= 25 ms',
+    value: r.overheadMs.p50,
+    met: r.overheadMs.p50 <= 25,
+  }));
+  const report: BenchReport = {
+    bench: 'overhead',
+    date: new Date().toISOString(),
+    command: commandFor('overhead', { BENCH_AGENTS: process.env.BENCH_AGENTS, BENCH_TURNS: process.env.BENCH_TURNS }),
+    machine: machineInfo(cluster.cli),
+    durationS: round((Date.now() - began) / 1000),
+    parameters: {
+      agents: agentCounts,
+      turnsPerAgent: turns,
+      toolPerTurn: 'read_file',
+      devServer: cluster.settings,
+      simulatedLatencyMs: 0,
+      worker: 'in-process (createWorkers), default settings; simulator in the same process; own dev server (SQLite)',
+      models: 'planner openai:gpt-5, worker anthropic:claude-sonnet-4-6 (official SDKs against the simulator)',
+    },
+    figures: { runs, main: main.agents },
+    targets,
+    notes: [
+      "overhead = step period at the simulator − simulator handling − runTool execution; it is the two Temporal activity round trips and two workflow tasks (temporal) plus the activities' own transcript I/O and SDK work (activity).",
+    ],
+  };
+  writeReport(report);
+  return report;
+}
+
+if (require.main === module) {
+  run()
+    .then((r) => console.log(JSON.stringify({ targets: r.targets }, null, 2)))
+    .catch((err) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}

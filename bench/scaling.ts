@@ -1,0 +1,302 @@
+/**
+ * Bench: scaling to N concurrent worker agents (N = 1, 8, 32, 128) with simulated model latency, lognormal with
+ * median 500 ms and p90 2 s, about 10 model turns per worker (9 `read_file` turns and finish).
+ *
+ *   parallel efficiency = Σ model-busy time ÷ (N × wall)
+ *   model-busy time of an agent = Σ over its requests of (arrival → response sent) at the simulator
+ *   wall = first worker's first model request → last worker's last response (planning and judging excluded)
+ *
+ * Latency "deciles" (the target): each agent's ten turns take the ten decile midpoints of that lognormal in its own
+ * order, so every agent has the same model time and efficiency measures the orchestration, not the luck of the
+ * slowest agent. "iid" (reported alongside): every request draws independently; then even a free orchestrator
+ * cannot reach more than Σ busy ÷ (N × max busy) — reported as `ceiling`.
+ *
+ * The worker is a child process (`node bin/longrun.js worker`, from source through ts-node), one for all N, tuned
+ * through its environment; its RSS is read from /proc/<pid>/status (VmRSS) every 500 ms. The simulator runs in this
+ * process, the dev server in its own.
+ *
+ * Run alone: npx ts-node --transpile-only bench/scaling.ts   (BENCH_SCALING_N=1,8,32,128  BENCH_LATENCY=deciles,iid)
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startSimulator } from '../src/sim';
+import { cpuMeter, rssBytes, startChildWorker, startCluster, waitForPoller, workerEnv } from './lib/cluster';
+import { latencyFor, type LatencyMode } from './lib/latency';
+import { commandFor, machineInfo, progress, round, writeReport, type BenchReport, type Target } from './lib/report';
+import { runToEnd, sampleRepo } from './lib/runs';
+import { benchTeam, type Layout } from './lib/team';
+import { now, recordTimeline, type TimedRequest } from './lib/timeline';
+
+const TURNS = 10; // model turns per worker: 9 read_file turns, then finish
+const P50_MS = 500;
+const P90_MS = 2_000;
+
+/** Worker settings for the bench (environment of the worker process), sized for 128 agents. */
+export const SCALING_WORKER_ENV = {
+  LONGRUN_MAX_CONCURRENT_ACTIVITIES: '400',
+  LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS: '40',
+  LONGRUN_MAX_CACHED_WORKFLOWS: '1000',
+  LONGRUN_MODEL_CONCURRENCY: '256',
+};
+
+/**
+ * One planner may plan at most 100 tasks (plan schema), and a planner gives each sub-planner half of its free slots.
+ * Up to 64 agents the root plans every task; beyond, three sub-planners take N/2, N/4 and N/8 tasks (64, 32, 16 at
+ * N = 128) and the root keeps N/8, which fills exactly N slots at once.
+ */
+export function layoutFor(n: number): Layout {
+  if (n <= 64) return { tasks: n, scopes: [] };
+  const scopes = [n / 2, n / 4, n / 8].map(Math.floor);
+  return { tasks: n - scopes.reduce((a, b) => a + b, 0), scopes };
+}
+
+export interface ScalingRow {
+  n: number;
+  latency: LatencyMode;
+  runStatus: string;
+  workers: number;
+  modelRequests: number;
+  /** Most worker model requests in flight at once at the simulator. */
+  maxInFlight: number;
+  wallS: number;
+  busyS: number;
+  efficiency: number;
+  /** Σ busy ÷ (N × the busiest agent's busy time): what a free orchestrator would reach. */
+  ceiling: number;
+  /** efficiency ÷ ceiling. */
+  relativeEfficiency: number;
+  /** Mean over agents of busy ÷ (its own first request → last response). */
+  perAgentEfficiency: number;
+  /** Mean gap between an agent's response and its next request (orchestration + tool per step), ms. */
+  stepGapMs: number;
+  /** First worker's first request → last worker's first request: how long the fan-out took (worktrees, dispatch). */
+  startSpreadS: number;
+  rssPeakMb: number;
+  rssEndMb: number;
+  cpuCores: Record<string, number>;
+  /** CPU per model turn (all roles) of the dev server, the worker and the simulator: independent of other load. */
+  cpuMsPerTurn: Record<string, number>;
+  runS: number;
+}
+
+export function efficiencyOf(workerRequests: TimedRequest[], n: number) {
+  const agents = new Map<string, TimedRequest[]>();
+  for (const r of workerRequests) agents.set(r.agent, [...(agents.get(r.agent) ?? []), r]);
+  const done = workerRequests.filter((r) => !Number.isNaN(r.sent));
+  const start = Math.min(...done.map((r) => r.arrival));
+  const end = Math.max(...done.map((r) => r.sent));
+  const wall = end - start;
+  let busy = 0;
+  let maxBusy = 0;
+  let perAgent = 0;
+  let gaps = 0;
+  let gapCount = 0;
+  const firsts: number[] = [];
+  for (const list of agents.values()) {
+    const b = list.reduce((s, r) => s + (Number.isNaN(r.sent) ? 0 : r.sent - r.arrival), 0);
+    busy += b;
+    maxBusy = Math.max(maxBusy, b);
+    const span = Math.max(...list.map((r) => r.sent)) - Math.min(...list.map((r) => r.arrival));
+    perAgent += span > 0 ? b / span : 1;
+    firsts.push(Math.min(...list.map((r) => r.arrival)));
+    for (let i = 1; i < list.length; i++) {
+      gaps += list[i].arrival - list[i - 1].sent;
+      gapCount++;
+    }
+  }
+  // Sweep line over [arrival, sent) intervals.
+  const edges = done.flatMap((r) => [
+    [r.arrival, 1],
+    [r.sent, -1],
+  ]);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let inFlight = 0;
+  let maxInFlight = 0;
+  for (const [, d] of edges) maxInFlight = Math.max(maxInFlight, (inFlight += d));
+  const efficiency = busy / (n * wall);
+  const ceiling = busy / (n * maxBusy);
+  return {
+    workers: agents.size,
+    modelRequests: workerRequests.length,
+    maxInFlight,
+    wallS: round(wall / 1000, 2),
+    busyS: round(busy / 1000, 1),
+    efficiency: round(efficiency, 3),
+    ceiling: round(ceiling, 3),
+    relativeEfficiency: round(efficiency / ceiling, 3),
+    perAgentEfficiency: round(perAgent / agents.size, 3),
+    stepGapMs: round(gapCount ? gaps / gapCount : 0, 1),
+    startSpreadS: round((Math.max(...firsts) - Math.min(...firsts)) / 1000, 2),
+  };
+}
+
+export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): Promise<BenchReport> {
+  const ns = opts.ns ?? (process.env.BENCH_SCALING_N ?? '1,8,32,128').split(',').map(Number);
+  const modes = opts.modes ?? ((process.env.BENCH_LATENCY ?? 'deciles,iid').split(',') as LatencyMode[]);
+  const began = Date.now();
+  // One run at a time; the scenario looks the current latency mode up per request.
+  let mode: LatencyMode = modes[0];
+  const latencies = { deciles: latencyFor('deciles', P50_MS, P90_MS), iid: latencyFor('iid', P50_MS, P90_MS) };
+  let layoutN = ns[0];
+  const timeline = recordTimeline(
+    benchTeam({
+      layout: () => layoutFor(layoutN),
+      workerTurns: () => TURNS - 1,
+      workerLatency: (t, turn) => latencies[mode](t.scope * 1_000 + t.index, turn),
+      doneAtCycle: 1,
+    }),
+  );
+  const sim = await startSimulator({ scenario: timeline.scenario, log: timeline.log });
+  const cluster = await startCluster();
+  const { repo, remove } = sampleRepo();
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-bench-scaling-log-'));
+  const env = workerEnv(cluster, sim, 'scaling', SCALING_WORKER_ENV);
+  // BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the worker process.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const worker = await startChildWorker(env, path.join(logDir, 'worker.log'), nodeArgs);
+  const rows: ScalingRow[] = [];
+  let idleRssMb = 0;
+  try {
+    await waitForPoller(cluster.client, env.LONGRUN_TASK_QUEUE!, 180_000, worker.child);
+    idleRssMb = round((rssBytes(worker.pid) ?? 0) / 2 ** 20);
+    progress('scaling', `worker pid ${worker.pid} ready (RSS ${idleRssMb} MB), server ${cluster.address}`);
+    for (const m of modes) {
+      for (const n of ns) {
+        mode = m;
+        layoutN = n;
+        const from = timeline.requests.length;
+        let rssPeak = 0;
+        let ticks = 0;
+        const sampler = setInterval(() => {
+          rssPeak = Math.max(rssPeak, rssBytes(worker.pid) ?? 0);
+          if (++ticks % 20 === 0) {
+            const mine = timeline.requests.slice(from);
+            const roles = mine.reduce<Record<string, number>>(
+              (acc, r) => ({ ...acc, [r.role]: (acc[r.role] ?? 0) + 1 }),
+              {},
+            );
+            const open = mine.filter((r) => Number.isNaN(r.sent)).length;
+            progress(
+              'scaling',
+              `  ${m} N=${n} after ${ticks / 2}s: requests ${JSON.stringify(roles)}, awaiting response ${open}`,
+            );
+          }
+        }, 500);
+        const meter = cpuMeter({ server: cluster.server.pid, worker: worker.pid, simulator: process.pid });
+        const t0 = now();
+        const runId = `bench-scaling-${m}-${n}-${Date.now().toString(36)}`;
+        const layout = layoutFor(n);
+        let status = 'error';
+        try {
+          const result = await runToEnd(cluster.client, {
+            taskQueue: env.LONGRUN_TASK_QUEUE!,
+            runId,
+            repo,
+            limits: {
+              maxParallelAgents: n,
+              maxDepth: layout.scopes.length ? 1 : 0,
+              maxTasksPerPlanner: n,
+              maxCycles: 1,
+              workerMaxSteps: TURNS + 5,
+            },
+            timeoutMs: 5 * 60_000,
+          });
+          status = result.status;
+        } finally {
+          clearInterval(sampler);
+        }
+        const cpu = meter();
+        const rssEnd = rssBytes(worker.pid) ?? 0;
+        const workerRequests = timeline.requests.slice(from).filter((r) => r.role === 'worker');
+        if (process.env.BENCH_DUMP)
+          fs.writeFileSync(`${process.env.BENCH_DUMP}-${m}-${n}.json`, JSON.stringify(timeline.requests.slice(from)));
+        const row: ScalingRow = {
+          n,
+          latency: m,
+          runStatus: status,
+          ...efficiencyOf(workerRequests, n),
+          rssPeakMb: round(Math.max(rssPeak, rssEnd) / 2 ** 20),
+          rssEndMb: round(rssEnd / 2 ** 20),
+          cpuCores: cpu.cores,
+          cpuMsPerTurn: Object.fromEntries(
+            Object.entries(cpu.seconds).map(([k, v]) => [
+              k,
+              round((v * 1000) / Math.max(1, timeline.requests.length - from), 1),
+            ]),
+          ),
+          runS: round((now() - t0) / 1000, 1),
+        };
+        rows.push(row);
+        progress(
+          'scaling',
+          `${m} N=${n}: efficiency ${row.efficiency} (ceiling ${row.ceiling}, per-agent ${row.perAgentEfficiency}), ` +
+            `max in flight ${row.maxInFlight}, wall ${row.wallS}s, RSS peak ${row.rssPeakMb} MB, cpu ${JSON.stringify(cpu.cores)} cores, ${JSON.stringify(row.cpuMsPerTurn)} ms/turn`,
+        );
+      }
+    }
+  } catch (err) {
+    const log = fs.existsSync(path.join(logDir, 'worker.log'))
+      ? fs.readFileSync(path.join(logDir, 'worker.log'), 'utf8')
+      : '';
+    progress('scaling', `failed; worker log tail:\n${log.slice(-3000)}`);
+    throw err;
+  } finally {
+    await worker.stop();
+    await sim.close();
+    await cluster.stop();
+    remove();
+    fs.rmSync(logDir, { recursive: true, force: true });
+  }
+  const at = (n: number, m: LatencyMode) => rows.find((r) => r.n === n && r.latency === m);
+  const top = Math.max(...ns);
+  const main = at(top, 'deciles') ?? at(top, modes[0]);
+  const targets: Target[] = main
+    ? [
+        {
+          name: `parallel efficiency at N=${top} (${main.latency})`,
+          target: '>= 0.90',
+          value: main.efficiency,
+          met: main.efficiency >= 0.9,
+        },
+        { name: `worker RSS at N=${top}`, target: '<= 1536 MB', value: main.rssPeakMb, met: main.rssPeakMb <= 1536 },
+      ]
+    : [];
+  const report: BenchReport = {
+    bench: 'scaling',
+    date: new Date().toISOString(),
+    command: commandFor('scaling', {
+      BENCH_SCALING_N: process.env.BENCH_SCALING_N,
+      BENCH_LATENCY: process.env.BENCH_LATENCY,
+    }),
+    machine: machineInfo(cluster.cli),
+    durationS: round((Date.now() - began) / 1000),
+    parameters: {
+      ns,
+      latencyModes: modes,
+      latency: { p50Ms: P50_MS, p90Ms: P90_MS, distribution: 'lognormal' },
+      turnsPerWorker: TURNS,
+      toolPerTurn: 'read_file',
+      devServer: cluster.settings,
+      layouts: Object.fromEntries(ns.map((n) => [n, layoutFor(n)])),
+      worker:
+        'child process: node bin/longrun.js worker (ts-node from source); RSS = VmRSS of that pid, sampled every 500 ms',
+      workerEnv: SCALING_WORKER_ENV,
+      workerIdleRssMb: idleRssMb,
+    },
+    figures: { rows },
+    targets,
+    notes: [],
+  };
+  writeReport(report);
+  return report;
+}
+
+if (require.main === module) {
+  run()
+    .then((r) => console.log(JSON.stringify({ figures: r.figures, targets: r.targets }, null, 2)))
+    .catch((err) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}
