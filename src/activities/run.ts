@@ -27,54 +27,75 @@ export async function runInputProblems(
 ): Promise<{ problems: string[]; models: RoleModels | null }> {
   const problems: string[] = [];
   if (!RUN_ID_PATTERN.test(runId)) {
-    problems.push(`workflow id "${runId}": becomes a git branch name; use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    problems.push(
+      `workflow id "${runId}": becomes a git branch name; use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
   }
   const parsed = runInputSchema.safeParse(input);
+  // Fields with schema problems; every other field is still checked, so one mistake does not hide the next.
+  const bad = new Set<string>();
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
+      bad.add(String(issue.path[0] ?? ''));
       if (issue.code === 'unrecognized_keys' && issue.path.join('.') === 'models') {
-        problems.push(`models: unknown role ${issue.keys.map((k) => `"${k}"`).join(', ')}; roles are ${ROLES.join(', ')}`);
+        problems.push(
+          `models: unknown role ${issue.keys.map((k) => `"${k}"`).join(', ')}; roles are ${ROLES.join(', ')}`,
+        );
       } else if (issue.code === 'unrecognized_keys') {
         const where = issue.path.join('.') || '(input)';
-        problems.push(`${where}: unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against the docs`);
+        problems.push(
+          `${where}: unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against the docs`,
+        );
       } else {
         problems.push(...describeIssues({ issues: [issue] } as never));
       }
     }
-    return { problems, models: null };
   }
-  const spec = parsed.data;
-  if (isLocalRepo(spec.repo) && !path.isAbsolute(spec.repo.replace(/^file:\/\//, ''))) {
-    problems.push(`repo: "${spec.repo}" is a relative path; pass an absolute path (the worker resolves it on its own host)`);
-  } else {
-    problems.push(...(await inspectRepo(spec.repo)));
-    if (!problems.length && spec.base && isLocalRepo(spec.repo)) {
-      try {
-        await run('git', ['rev-parse', '--verify', '--quiet', `${spec.base}^{commit}`], { cwd: spec.repo });
-      } catch {
-        problems.push(`base: "${spec.base}" is not a commit, branch or tag of ${spec.repo}; omit it to start from HEAD`);
-      }
-    }
-  }
+  const raw = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  const repo = typeof raw.repo === 'string' && raw.repo.trim() && !bad.has('repo') ? raw.repo.trim() : null;
+  if (repo)
+    problems.push(
+      ...(await repoProblems(repo, !bad.has('base') && typeof raw.base === 'string' ? raw.base.trim() : undefined)),
+    );
+
   let models: RoleModels | null = null;
-  try {
-    models = resolveModels(spec.models ?? {}, env);
-    problems.push(...checkProviderKeys(models, env));
-    const limits = { ...DEFAULT_LIMITS, ...spec.limits };
-    if (limits.maxCostUsd !== null) {
-      for (const role of ROLES) {
-        if (!models[role].price) {
-          problems.push(
-            `limits.maxCostUsd: models.${role} (${models[role].provider}:${models[role].model}) has no known price, so spend cannot be enforced; ` +
-              'add its price to LONGRUN_PRICES or remove maxCostUsd',
-          );
+  if (!bad.has('models')) {
+    try {
+      models = resolveModels((raw.models ?? {}) as Parameters<typeof resolveModels>[0], env);
+      problems.push(...checkProviderKeys(models, env));
+      const limits = { ...DEFAULT_LIMITS, ...(bad.has('limits') ? {} : (raw.limits as object)) };
+      if (limits.maxCostUsd !== null) {
+        for (const role of ROLES) {
+          if (!models[role].price) {
+            problems.push(
+              `limits.maxCostUsd: models.${role} (${models[role].provider}:${models[role].model}) has no known price, so spend cannot be enforced; ` +
+                'add its price to LONGRUN_PRICES or remove maxCostUsd',
+            );
+          }
         }
       }
+    } catch (err) {
+      problems.push((err as Error).message);
     }
-  } catch (err) {
-    problems.push((err as Error).message);
   }
-  return { problems, models };
+  return { problems, models: parsed.success ? models : null };
+}
+
+async function repoProblems(repo: string, base: string | undefined): Promise<string[]> {
+  if (isLocalRepo(repo) && !path.isAbsolute(repo.replace(/^file:\/\//, ''))) {
+    return [`repo: "${repo}" is a relative path; pass an absolute path (the worker resolves it on its own host)`];
+  }
+  const problems = await inspectRepo(repo);
+  if (!problems.length && base && isLocalRepo(repo)) {
+    try {
+      await run('git', ['rev-parse', '--verify', '--quiet', `${base}^{commit}`], {
+        cwd: repo.replace(/^file:\/\//, ''),
+      });
+    } catch {
+      problems.push(`base: "${base}" is not a commit, branch or tag of ${repo}; omit it to start from HEAD`);
+    }
+  }
+  return problems;
 }
 
 export function createRunActivities(deps: { env?: NodeJS.ProcessEnv; hostTaskQueue: string }) {

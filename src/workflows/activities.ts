@@ -34,7 +34,12 @@ export const modelActs = proxyActivities<Activities>({
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
     maximumAttempts: 8,
-    nonRetryableErrorTypes: [MODEL_ERRORS.auth, MODEL_ERRORS.notFound, MODEL_ERRORS.badRequest, MODEL_ERRORS.contextLength],
+    nonRetryableErrorTypes: [
+      MODEL_ERRORS.auth,
+      MODEL_ERRORS.notFound,
+      MODEL_ERRORS.badRequest,
+      MODEL_ERRORS.contextLength,
+    ],
   },
 });
 

@@ -5,7 +5,16 @@
  */
 import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { refuseCall, type Lease } from '../core/budget';
-import { MODEL_ERRORS, type ChatMessage, type ResolvedModel, type Role, type ToolCall, type TranscriptRef, type UsageByRole, type WorkspaceRef } from '../core/types';
+import {
+  MODEL_ERRORS,
+  type ChatMessage,
+  type ResolvedModel,
+  type Role,
+  type ToolCall,
+  type TranscriptRef,
+  type UsageByRole,
+  type WorkspaceRef,
+} from '../core/types';
 import { addCallByRole, totalOf } from '../core/usage';
 import { hostActs, modelActs, toolActs } from './activities';
 
@@ -62,7 +71,8 @@ export async function runUntilControl(
 ): Promise<LoopEnd> {
   for (;;) {
     if (opts.shouldStop()) return { kind: 'stopped' };
-    if (s.steps >= opts.maxSteps) return { kind: 'limit', reason: `reached the step limit (${opts.maxSteps} model turns)` };
+    if (s.steps >= opts.maxSteps)
+      return { kind: 'limit', reason: `reached the step limit (${opts.maxSteps} model turns)` };
     if (s.contextTokens > COMPACT_AT * a.model.contextWindow) await compact(a, s);
     const refusal = refuseCall(a.lease, totalOf(s.usage), a.model, s.contextTokens, Date.now());
     if (refusal) return { kind: 'budget', reason: refusal };
@@ -71,7 +81,8 @@ export async function runUntilControl(
     s.steps++;
     s.usage = addCallByRole(s.usage, a.role, reply.usage);
     s.transcript = reply.transcript;
-    s.contextTokens = reply.usage.inputTokens + reply.usage.cacheReadTokens + reply.usage.cacheWriteTokens + reply.usage.outputTokens;
+    s.contextTokens =
+      reply.usage.inputTokens + reply.usage.cacheReadTokens + reply.usage.cacheWriteTokens + reply.usage.outputTokens;
     opts.onStep?.();
 
     if (reply.toolCalls.length === 0) {
@@ -101,7 +112,13 @@ export async function runUntilControl(
 }
 
 /** Answers a control call (acknowledgement or validation errors) so the transcript stays well-formed. */
-export async function answerControl(a: AgentSetup, s: AgentState, call: ToolCall, content: string, isError: boolean): Promise<void> {
+export async function answerControl(
+  a: AgentSetup,
+  s: AgentState,
+  call: ToolCall,
+  content: string,
+  isError: boolean,
+): Promise<void> {
   await writeToolResult(a, s, s.transcript.length, call, content, isError);
   s.transcript = { id: s.transcript.id, length: s.transcript.length + 1 };
 }
@@ -114,9 +131,20 @@ export async function say(a: AgentSetup, s: AgentState, messages: ChatMessage[])
   s.contextTokens += Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4);
 }
 
-async function writeToolResult(a: AgentSetup, s: AgentState, index: number, call: ToolCall, content: string, isError: boolean) {
+async function writeToolResult(
+  a: AgentSetup,
+  s: AgentState,
+  index: number,
+  call: ToolCall,
+  content: string,
+  isError: boolean,
+) {
   await hostActs.appendMessages.executeWithOptions({ taskQueue: a.hostQueue }, [
-    { transcriptId: s.transcript.id, from: index, messages: [{ role: 'tool', toolCallId: call.id, name: call.name, content, isError }] },
+    {
+      transcriptId: s.transcript.id,
+      from: index,
+      messages: [{ role: 'tool', toolCallId: call.id, name: call.name, content, isError }],
+    },
   ]);
 }
 
@@ -167,7 +195,11 @@ async function callModelOrCompact(a: AgentSetup, s: AgentState) {
   try {
     return await request();
   } catch (err) {
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === MODEL_ERRORS.contextLength) {
+    if (
+      err instanceof ActivityFailure &&
+      err.cause instanceof ApplicationFailure &&
+      err.cause.type === MODEL_ERRORS.contextLength
+    ) {
       await compact(a, s); // never silently drop the task: compaction keeps it verbatim
       return await request();
     }
@@ -181,9 +213,20 @@ async function compact(a: AgentSetup, s: AgentState): Promise<void> {
   const request = await hostActs.prepareCompaction.executeWithOptions({ taskQueue: a.hostQueue }, [
     { source: s.transcript, targetId: `${a.agentId}#compactor${n}` },
   ]);
-  const reply = await modelActs.callModel.executeWithOptions({ taskQueue: a.hostQueue, summary: `compact ${a.label}` }, [
-    { runId: a.runId, agentId: a.agentId, role: 'compactor', model: a.compactor, transcript: request, tools: [], toolset: 'none' },
-  ]);
+  const reply = await modelActs.callModel.executeWithOptions(
+    { taskQueue: a.hostQueue, summary: `compact ${a.label}` },
+    [
+      {
+        runId: a.runId,
+        agentId: a.agentId,
+        role: 'compactor',
+        model: a.compactor,
+        transcript: request,
+        tools: [],
+        toolset: 'none',
+      },
+    ],
+  );
   s.usage = addCallByRole(s.usage, 'compactor', reply.usage);
   const compacted = await hostActs.applyCompaction.executeWithOptions({ taskQueue: a.hostQueue }, [
     { source: s.transcript, compactor: reply.transcript, newId: `${a.agentId}#${n}` },

@@ -137,6 +137,7 @@ export interface PlannerInput {
 export interface PlannerCarry {
   transcript: { id: string; length: number };
   contextTokens: number;
+  compactions: number;
   queue: Array<{ kind: 'task'; spec: TaskSpec } | { kind: 'scope'; spec: ScopeSpec }>;
   nextTask: number;
   nextScope: number;
@@ -178,6 +179,8 @@ export interface TaskCarry {
   usage: UsageByRole;
   conflictRounds: number;
   emptyReplies: number;
+  /** Carried so compaction transcript ids stay unique across continue-as-new. */
+  compactions: number;
 }
 
 /** Progress reported by planners to the run, so `status` sees the whole tree without querying it. */

@@ -416,6 +416,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           const next: PlannerCarry = {
             transcript: s.transcript,
             contextTokens: s.contextTokens,
+            compactions: s.compactions,
             queue,
             nextTask,
             nextScope,

@@ -3,6 +3,7 @@
  * resolves its own conflicts (there is no integrator), then hands off a report to its planner.
  */
 import {
+  ActivityFailure,
   CancellationScope,
   ContinueAsNew,
   continueAsNew,
@@ -129,6 +130,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
           usage: s.usage,
           conflictRounds,
           emptyReplies: s.emptyReplies,
+          compactions: s.compactions,
         };
         await continueAsNew<typeof task>({ ...input, carry });
       }
@@ -202,7 +204,9 @@ export async function task(input: TaskInput): Promise<Handoff> {
   } catch (err) {
     if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
     log.error('task failed', { taskId, error: String(err) });
-    return handoff('failed', `The task failed: ${(err as Error).message}`);
+    // The cause says what went wrong ("worker model …: 401 …"); the wrapper only says an activity failed.
+    const reason = err instanceof ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
+    return handoff('failed', `The task failed: ${reason}`);
   } finally {
     if (!keepWorkspace) {
       // Runs on success, failure and cancellation: no worktree outlives its task.

@@ -8,7 +8,7 @@ import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { resolveCommit } from './git';
 import { requireHub, targetTip } from './hub';
 import { tailText } from './names';
-import { addWorktree, removeWorktree } from './worktree';
+import { addWorktree, removeWorktree, withTaskLock } from './worktree';
 
 /**
  * Verification: the project's test command on a clean, detached checkout of a commit of the
@@ -137,26 +137,26 @@ export async function verifyTarget({ home, runId, testCommand, timeoutMs, commit
     sha = resolved;
   } else sha = await targetTip(home, runId);
 
-  const dir = paths.worktree(
-    home,
-    runId,
-    `_verify-${sha.slice(0, 12)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-  );
-  try {
-    await addWorktree(hubPath, dir, ['--detach', dir, sha]);
-    const outcome = await runCommand(testCommand, dir, timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS, cancellationSignal());
-    if (outcome.cancelled)
-      throw new CancelledFailure(`verification of ${sha} was cancelled; its processes were killed`);
-    return {
-      commit: sha,
-      command: testCommand,
-      exitCode: outcome.exitCode,
-      passed: outcome.exitCode === 0 && !outcome.timedOut,
-      timedOut: outcome.timedOut,
-      durationMs: outcome.durationMs,
-      outputTail: outcome.output,
-    };
-  } finally {
-    await removeWorktree(hubPath, dir);
-  }
+  // One checkout per commit, named without pid or randomness: a retry after a crash (a new worker process) reuses
+  // and replaces the checkout the dead attempt left behind, instead of leaking it. Same-commit runs take turns.
+  const dir = paths.worktree(home, runId, `_verify-${sha.slice(0, 12)}`);
+  return withTaskLock(dir, async () => {
+    try {
+      await addWorktree(hubPath, dir, ['--detach', dir, sha]);
+      const outcome = await runCommand(testCommand, dir, timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS, cancellationSignal());
+      if (outcome.cancelled)
+        throw new CancelledFailure(`verification of ${sha} was cancelled; its processes were killed`);
+      return {
+        commit: sha,
+        command: testCommand,
+        exitCode: outcome.exitCode,
+        passed: outcome.exitCode === 0 && !outcome.timedOut,
+        timedOut: outcome.timedOut,
+        durationMs: outcome.durationMs,
+        outputTail: outcome.output,
+      };
+    } finally {
+      await removeWorktree(hubPath, dir);
+    }
+  });
 }
