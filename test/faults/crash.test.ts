@@ -1,0 +1,172 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { teamScenario } from '../../src/demo/team-scenario';
+import { startSimulator, type Simulator } from '../../src/sim';
+import { rng } from '../../src/sim/faults';
+import { startHarness, type Harness } from '../helpers/harness';
+import { saveHistories } from '../helpers/histories';
+import { testEnv, uniqueTaskQueue } from '../helpers/temporal';
+import {
+  duplicates,
+  leftoverWorktrees,
+  LONG,
+  report,
+  resultWithin,
+  rmrf,
+  runIdFor,
+  sampleRepo,
+  startRunWithCli,
+  taskTrailers,
+  teamInput,
+  treeContents,
+  treeHash,
+} from './helpers/runs';
+import { retryingTools } from './helpers/scenarios';
+import { WorkerProcess } from './helpers/worker-process';
+
+/**
+ * Worker crashes: the worker is a real `longrun worker` child process; it is killed with SIGKILL (its whole process
+ * group) at random points of one run and started again each time, with the same host id so it owns the same host
+ * queue and worktrees. The run must end as an uninterrupted run of the same scenario does.
+ */
+const KILLS = LONG ? 20 : 10;
+/** Extra read turns per worker make the run long enough to spread the kills over it. */
+const EXPLORE_TURNS = LONG ? 8 : 4;
+const SEED = Number(process.env.LONGRUN_FAULTS_SEED ?? Date.now() % 100_000);
+const RUN_TIMEOUT_MS = (LONG ? 40 : 20) * 60_000;
+
+const scenario = () => retryingTools(teamScenario({ workerExploreTurns: EXPLORE_TURNS }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('worker crashes (kill -9 of a child worker process, restarted each time)', () => {
+  let env: TestWorkflowEnvironment;
+  let sim: Simulator;
+  let worker: WorkerProcess;
+  let reference: Harness;
+  let home: string;
+  let logDir: string;
+  const repos: string[] = [];
+
+  beforeAll(async () => {
+    env = await testEnv();
+    sim = await startSimulator({ scenario: scenario() });
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-faults-home-'));
+    logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-faults-log-'));
+    worker = new WorkerProcess(
+      {
+        ...process.env,
+        ...sim.env,
+        OPENAI_API_KEY: 'sk-test-openai-crash',
+        ANTHROPIC_API_KEY: 'sk-ant-test-crash',
+        TEMPORAL_ADDRESS: env.address,
+        LONGRUN_HOME: home,
+        LONGRUN_TASK_QUEUE: uniqueTaskQueue('crash'),
+        LONGRUN_HOST_ID: 'crash-host',
+        LONGRUN_SANDBOX: 'off',
+        LONGRUN_LOG_LEVEL: 'WARN',
+        // The bundle the global setup built: a restart then takes seconds, not a webpack build.
+        LONGRUN_WORKFLOW_BUNDLE: process.env.LONGRUN_TEST_WORKFLOW_BUNDLE,
+      },
+      path.join(logDir, 'worker.log'),
+    );
+    reference = await startHarness(env, scenario());
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await reference?.stop();
+    await sim?.close();
+    await env?.teardown();
+    // LONGRUN_FAULTS_KEEP=1 keeps the state dir, the worker log and the repositories for a post-mortem.
+    if (process.env.LONGRUN_FAULTS_KEEP)
+      process.stdout.write(`[faults] kept: home=${home} log=${logDir} repos=${repos.join(' ')}\n`);
+    else rmrf(home, logDir, ...repos);
+  });
+
+  it(
+    `survives ${KILLS} kills: done, the same tree as an uninterrupted run, each task merged once, no worktree left`,
+    async () => {
+      const started = Date.now();
+      const crashRepo = sampleRepo();
+      const refRepo = sampleRepo();
+      repos.push(crashRepo, refRepo);
+      const crashId = runIdFor('crash');
+      const refId = runIdFor('crash-ref');
+
+      // The uninterrupted run of the same scenario runs alongside (in-process worker, its own simulator and queue).
+      startRunWithCli(env.address, reference.taskQueue, refId, teamInput(refRepo));
+      const refResult = resultWithin(env.client, refId, RUN_TIMEOUT_MS);
+
+      worker.start();
+      startRunWithCli(env.address, String(worker.env.LONGRUN_TASK_QUEUE), crashId, teamInput(crashRepo));
+      let finished = false;
+      const crashResult = resultWithin(env.client, crashId, RUN_TIMEOUT_MS).finally(() => (finished = true));
+      crashResult.catch(() => undefined); // awaited below
+
+      // Kill at random points, spread over the run: after each restart, wait for the worker to make progress (new
+      // model requests), then a random extra delay.
+      const random = rng(SEED);
+      const kills: Array<{ atMs: number; requests: number; orphans: number }> = [];
+      while (kills.length < KILLS && !finished) {
+        const before = sim.requests.length;
+        const step = 1 + Math.floor(random() * 2);
+        while (!finished && sim.requests.length < before + step) await sleep(100);
+        await sleep(random() * 1_000);
+        if (finished) break;
+        const { orphans } = await worker.kill9();
+        kills.push({ atMs: Date.now() - started, requests: sim.requests.length, orphans });
+        worker.start();
+      }
+
+      const result = await crashResult;
+      const ref = await refResult;
+      const durationMs = Date.now() - started;
+      await worker.stop();
+
+      // Determinism: replay.test.ts replays these histories, which went through crashes and retries. Saved before
+      // the assertions, so a failing run's histories are there for a post-mortem too.
+      await saveHistories(env, crashId, 'crash');
+      report('crash', {
+        runId: crashId,
+        seed: SEED,
+        kills: kills.length,
+        orphanedCommands: kills.reduce((n, k) => n + k.orphans, 0),
+        killTimesMs: kills.map((k) => k.atMs),
+        requests: sim.requests.length,
+        referenceRequests: reference.sim.requests.length,
+        durationMs,
+        status: result.status,
+        cycles: result.cycles,
+        referenceCycles: ref.cycles,
+      });
+
+      expect(kills.length).toBeGreaterThanOrEqual(KILLS);
+      expect(ref.status).toBe('done');
+      expect(result.status).toBe('done');
+      expect(result.reason).toBe(ref.reason);
+      expect(result.history.flatMap((c) => c.unmerged)).toEqual([]);
+      expect(result.tasks).toEqual(ref.tasks);
+
+      // The same tree. Tree hashes can differ only by CHANGELOG.md's line order (merge order): compare contents.
+      const branch = result.resultBranch;
+      const crashTree = treeContents(crashRepo, branch);
+      const refTree = treeContents(refRepo, ref.resultBranch);
+      expect(crashTree).toEqual(refTree);
+      expect(crashTree['CHANGELOG.md']).not.toMatch(/<<<<<<<|>>>>>>>|=======/);
+      report('crash-tree', { crash: treeHash(crashRepo, branch), reference: treeHash(refRepo, ref.resultBranch) });
+
+      // Each task merged exactly once, although integrations were interrupted and retried.
+      const trailers = taskTrailers(crashRepo, branch);
+      expect(duplicates(trailers)).toEqual([]);
+      expect(new Set(trailers).size).toBe(result.tasks.merged);
+
+      // No worktree left on disk or registered in the hub.
+      expect(leftoverWorktrees(home, crashId)).toEqual({ dirs: [], registered: [] });
+      // No process of the worker's tree survives.
+      expect(worker.survivors()).toEqual([]);
+    },
+    RUN_TIMEOUT_MS + 60_000,
+  );
+});

@@ -1,0 +1,64 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { paths, safeName } from '../../src/config';
+import { fixture, type Fixture } from '../workspace/fixtures';
+
+/**
+ * What a worker killed mid-git leaves on disk, found by the crash test and pinned down here without the wait:
+ * a stale `index.lock` in a task worktree (every later `git add` failed on it, retries included, and the task
+ * failed), and the verification checkout of a killed attempt (it was never removed).
+ */
+describe('leftovers of a crashed worker process', () => {
+  let fx: Fixture;
+  const runId = 'crashed-run';
+  const old = new Date(Date.now() - 3_600_000); // before this process started: written by a dead one
+
+  beforeEach(async () => {
+    fx = await fixture({ 'README.md': '# demo\n', 'test.sh': 'exit 0\n' });
+    await fx.acts.prepareHub({ runId, repo: fx.repo });
+  });
+  afterEach(() => fx.cleanup());
+
+  async function staleIndexLock(taskId: string): Promise<string> {
+    const wt = (await fx.acts.openWorkspace({ runId, taskId })).path;
+    await fs.writeFile(path.join(wt, 'work.txt'), 'done\n');
+    const gitdir = path.resolve(
+      wt,
+      (await fs.readFile(path.join(wt, '.git'), 'utf8')).replace(/^gitdir:\s*/, '').trim(),
+    );
+    const lock = path.join(gitdir, 'index.lock');
+    await fs.writeFile(lock, '');
+    await fs.utimes(lock, old, old);
+    return lock;
+  }
+
+  it('integrates a task whose worktree holds the index.lock of a killed git', async () => {
+    const lock = await staleIndexLock('t1');
+    const result = await fx.acts.integrateTask({ runId, taskId: 't1', title: 'work' });
+    expect(result).toMatchObject({ status: 'merged', filesChanged: ['work.txt'] });
+    await expect(fs.access(lock)).rejects.toThrow();
+  });
+
+  it('checkpoints a task whose worktree holds the index.lock of a killed git', async () => {
+    await staleIndexLock('t2');
+    expect((await fx.acts.checkpointWorkspace({ runId, taskId: 't2', message: 'checkpoint' })).commit).toMatch(
+      /^[0-9a-f]{40}$/,
+    );
+  });
+
+  it('leaves a fresh index.lock alone (a git of this process may hold it)', async () => {
+    const lock = await staleIndexLock('t3');
+    await fs.utimes(lock, new Date(), new Date());
+    await expect(fx.acts.integrateTask({ runId, taskId: 't3', title: 'work' })).rejects.toThrow(/index\.lock/);
+  });
+
+  it('replaces the verification checkout a killed attempt left behind, and removes it', async () => {
+    const tip = (await fx.acts.targetTip({ runId })).slice(0, 12);
+    const dir = path.join(path.dirname(paths.worktree(fx.home, runId, 'x')), `_verify-${tip}`);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'half-checked-out'), '');
+    const receipt = await fx.acts.verifyTarget({ runId, testCommand: 'sh test.sh' });
+    expect(receipt.passed).toBe(true);
+    expect(await fs.readdir(path.join(fx.home, 'worktrees', safeName(runId)))).toEqual([]);
+  });
+});
