@@ -8,7 +8,14 @@ import { requireHub } from './hub';
 import type { Integrator } from './integrator';
 import { changedFiles, filesOfTaskCommit, findTaskCommit } from './merge';
 import { headRef, oneLine, targetBranch, taskBranch, withTrailer } from './names';
-import { addTaskWorktree, commitAll, readWorktree, withTaskLock, type WorktreeState } from './worktree';
+import {
+  addTaskWorktree,
+  clearStaleTaskLocks,
+  commitAll,
+  readWorktree,
+  withTaskLock,
+  type WorktreeState,
+} from './worktree';
 
 /**
  * The worker merges its own work:
@@ -58,6 +65,7 @@ export async function integrateTask(integrator: Integrator, input: IntegrateInpu
               `the workspace at ${wt} is a read-only checkout: only a task workspace (openWorkspace without readOnly) integrates`,
             );
           }
+          await clearStaleTaskLocks(hubPath, state); // a crashed attempt's git may have left them
           const pending = await commitPending(state, wt, input);
           if (pending) return pending;
         } else if (!(await resolveCommit(hubPath, headRef(branch)))) {

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { git, gitOut } from './git';
 import { hasTaskTrailer, trailerLine } from './names';
 
@@ -34,13 +36,35 @@ export async function casRef(
   expected: string,
   reason: string,
 ): Promise<boolean> {
-  const r = await git(hubPath, ['update-ref', '-m', reason, ref, next, expected], {
-    okCodes: [1, 128],
-    lockRetries: 0,
-  });
-  if (r.exitCode === 0) return true;
-  if (/but expected|is at|unable to resolve reference|\.lock|File exists/i.test(r.stderr)) return false;
-  throw new Error(`update-ref ${ref} ${next} ${expected} failed: ${r.stderr.trim()}`);
+  for (let attempt = 0; ; attempt++) {
+    const r = await git(hubPath, ['update-ref', '-m', reason, ref, next, expected], {
+      okCodes: [1, 128],
+      lockRetries: 0,
+    });
+    if (r.exitCode === 0) return true;
+    if (/\.lock|File exists/i.test(r.stderr) && attempt === 0 && (await clearStaleRefLock(hubPath, ref))) continue;
+    if (/but expected|is at|unable to resolve reference|\.lock|File exists/i.test(r.stderr)) return false;
+    throw new Error(`update-ref ${ref} ${next} ${expected} failed: ${r.stderr.trim()}`);
+  }
+}
+
+/** git holds a ref lock for milliseconds: one this old was left by a git process that was killed (a crash). */
+export const STALE_REF_LOCK_MS = 60_000;
+
+/**
+ * Removes the ref's lock file (and packed-refs.lock) when it is stale; true when one was removed. Without this, one
+ * worker killed during `update-ref` would block every later merge of the run: each compare-and-swap fails on the lock.
+ */
+async function clearStaleRefLock(hubPath: string, ref: string): Promise<boolean> {
+  let removed = false;
+  for (const lock of [path.join(hubPath, `${ref}.lock`), path.join(hubPath, 'packed-refs.lock')]) {
+    const stat = await fs.stat(lock).catch(() => null);
+    if (stat && Date.now() - stat.mtimeMs > STALE_REF_LOCK_MS) {
+      await fs.rm(lock, { force: true });
+      removed = true;
+    }
+  }
+  return removed;
 }
 
 /** The commit and its tree, read in one process so both belong to the same tip. */

@@ -74,7 +74,10 @@ export async function addWorktree(hubPath: string, wt: string, addArgs: string[]
     await add();
   } catch (err) {
     // A worktree whose directory vanished (host crash, manual rm) is still registered: prune, then once more.
-    if (!(err instanceof GitError && /registered|already checked out|already used by worktree/.test(err.stderr)))
+    if (!(
+      err instanceof GitError &&
+      /registered|already checked out|already used by worktree|missing but locked/.test(err.stderr)
+    ))
       throw err;
     await pruneWorktrees(hubPath);
     await add();
@@ -92,7 +95,29 @@ async function pathExists(p: string): Promise<boolean> {
 }
 
 async function pruneWorktrees(hubPath: string): Promise<void> {
-  if (await hubExists(hubPath)) await worktreeAdmin(hubPath, () => git(hubPath, ['worktree', 'prune']));
+  if (!(await hubExists(hubPath))) return;
+  await worktreeAdmin(hubPath, async () => {
+    await clearStaleAddLocks(hubPath);
+    await git(hubPath, ['worktree', 'prune']);
+  });
+}
+
+/** `git worktree add` takes milliseconds with --no-checkout: an "initializing" lock this old belongs to a dead one. */
+const STALE_ADD_LOCK_MS = 60_000;
+
+/**
+ * A `git worktree add` killed midway (a worker crash) leaves its registration locked as "initializing", which
+ * `git worktree prune` keeps forever and which makes every later add of that path fail ("missing but locked").
+ * Only git's own "initializing" marker is cleared, and only when old: a user's `git worktree lock` stays.
+ */
+async function clearStaleAddLocks(hubPath: string): Promise<void> {
+  const admin = path.join(hubPath, 'worktrees');
+  for (const name of await fs.readdir(admin).catch(() => [] as string[])) {
+    const lock = path.join(admin, name, 'locked');
+    const stat = await fs.stat(lock).catch(() => null);
+    if (!stat || Date.now() - stat.mtimeMs < STALE_ADD_LOCK_MS) continue;
+    if ((await fs.readFile(lock, 'utf8').catch(() => '')).trim() === 'initializing') await fs.rm(lock, { force: true });
+  }
 }
 
 /**
@@ -150,7 +175,26 @@ export async function openWorkspace({ home, runId, taskId, readOnly }: OpenWorks
  */
 export async function addTaskWorktree(hubPath: string, wt: string, branch: string, tip: string): Promise<void> {
   const resume = await resolveCommit(hubPath, headRef(branch));
-  await addWorktree(hubPath, wt, resume ? [wt, branch] : ['-b', branch, wt, tip]);
+  // -B, not -b: an add that failed or was killed after creating the branch (at this same tip) must not block the next.
+  await addWorktree(hubPath, wt, resume ? [wt, branch] : ['-B', branch, wt, tip]);
+}
+
+/** When this process started: a lock file older than that was left by a process that is gone. */
+const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
+
+/**
+ * git leaves its lock files behind when it is killed mid-command (a worker crash): `index.lock` and `HEAD.lock` in
+ * the worktree's admin dir, the task branch's ref lock in the hub. Every later `git add` or commit in that worktree
+ * then fails on them, retries included. A task's worktree and branch are only written by the worker process of its
+ * host, under the task lock, so a lock older than this process is stale. Callers hold the task lock.
+ */
+export async function clearStaleTaskLocks(hubPath: string, state: WorktreeState): Promise<void> {
+  const locks = [path.join(state.gitdir, 'index.lock'), path.join(state.gitdir, 'HEAD.lock')];
+  if (state.ref) locks.push(path.join(hubPath, `${state.ref}.lock`));
+  for (const lock of locks) {
+    const stat = await fs.stat(lock).catch(() => null);
+    if (stat && stat.mtimeMs < PROCESS_STARTED_MS) await fs.rm(lock, { force: true });
+  }
 }
 
 /** Runs `work` holding the task's in-process lock (keyed by its worktree path). */
@@ -212,6 +256,7 @@ export async function checkpointWorkspace({
   const wt = paths.worktree(home, runId, taskId);
   return taskLocks.run(wt, async () => {
     const state = await requireTaskWorktree(hubPath, wt, taskId);
+    await clearStaleTaskLocks(hubPath, state);
     if (state.mergeInProgress) return { commit: null };
     if (!(await commitAll(wt, message.trim() || `longrun checkpoint of ${taskId}`))) return { commit: null };
     // With a local hub the worktree's branch *is* the hub's ref: the checkpoint is there already.

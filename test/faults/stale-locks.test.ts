@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { paths, safeName } from '../../src/config';
-import { fixture, type Fixture } from '../workspace/fixtures';
+import { fixture, userGit, type Fixture } from '../workspace/fixtures';
 
 /**
  * What a worker killed mid-git leaves on disk, found by the crash test and pinned down here without the wait:
@@ -46,10 +46,49 @@ describe('leftovers of a crashed worker process', () => {
     );
   });
 
+  it("commits although a killed git left the task branch's ref lock", async () => {
+    await staleIndexLock('t6');
+    const lock = path.join(paths.hub(fx.home, runId), 'refs', 'heads', 'task', 't6.lock');
+    await fs.writeFile(lock, '');
+    await fs.utimes(lock, old, old);
+    await expect(fx.acts.integrateTask({ runId, taskId: 't6', title: 'work' })).resolves.toMatchObject({
+      status: 'merged',
+    });
+  });
+
   it('leaves a fresh index.lock alone (a git of this process may hold it)', async () => {
     const lock = await staleIndexLock('t3');
     await fs.utimes(lock, new Date(), new Date());
     await expect(fx.acts.integrateTask({ runId, taskId: 't3', title: 'work' })).rejects.toThrow(/index\.lock/);
+  });
+
+  it("merges although a killed git left the target branch's ref lock in the hub", async () => {
+    const hubPath = paths.hub(fx.home, runId);
+    const lock = path.join(hubPath, 'refs', 'heads', 'longrun', `${runId}.lock`);
+    await fs.writeFile(lock, '');
+    await fs.utimes(lock, old, old);
+    const wt = (await fx.acts.openWorkspace({ runId, taskId: 't4' })).path;
+    await fs.writeFile(path.join(wt, 'work.txt'), 'done\n');
+    await expect(fx.acts.integrateTask({ runId, taskId: 't4', title: 'work' })).resolves.toMatchObject({
+      status: 'merged',
+    });
+  });
+
+  it('opens a workspace whose `git worktree add` was killed (a locked, half-made registration)', async () => {
+    const hubPath = paths.hub(fx.home, runId);
+    const wt = paths.worktree(fx.home, runId, 't5');
+    // What a killed `git worktree add` leaves: the registration, still marked "initializing", and a partial directory.
+    await userGit(hubPath, 'worktree', 'add', '--quiet', '--no-checkout', '--detach', wt);
+    const locked = path.join(hubPath, 'worktrees', path.basename(wt), 'locked');
+    await fs.writeFile(locked, 'initializing');
+    await fs.utimes(locked, old, old);
+    const opened = await fx.acts.openWorkspace({ runId, taskId: 't5' });
+    await fs.writeFile(path.join(opened.path, 'work.txt'), 'done\n');
+    await expect(fx.acts.integrateTask({ runId, taskId: 't5', title: 'work' })).resolves.toMatchObject({
+      status: 'merged',
+    });
+    await fx.acts.closeWorkspace({ runId, taskId: 't5' });
+    expect(await userGit(hubPath, 'worktree', 'list', '--porcelain')).not.toContain('t5');
   });
 
   it('replaces the verification checkout a killed attempt left behind, and removes it', async () => {
