@@ -79,7 +79,7 @@ export async function addWorktree(hubPath: string, wt: string, addArgs: string[]
       /registered|already checked out|already used by worktree|missing but locked/.test(err.stderr)
     ))
       throw err;
-    await pruneWorktrees(hubPath);
+    await pruneWorktrees(hubPath, { clearStaleAddLocks: true });
     await add();
   }
   await git(wt, ['reset', '--hard', '--quiet']);
@@ -94,10 +94,15 @@ async function pathExists(p: string): Promise<boolean> {
   );
 }
 
-async function pruneWorktrees(hubPath: string): Promise<void> {
+/**
+ * Drops the registrations of worktrees whose directory is gone. Stale "initializing" locks (which make prune keep a
+ * registration) are only looked for when an add just failed on one: scanning every registration on each close is
+ * O(worktrees) per task.
+ */
+async function pruneWorktrees(hubPath: string, opts: { clearStaleAddLocks?: boolean } = {}): Promise<void> {
   if (!(await hubExists(hubPath))) return;
   await worktreeAdmin(hubPath, async () => {
-    await clearStaleAddLocks(hubPath);
+    if (opts.clearStaleAddLocks) await clearStaleAddLocks(hubPath);
     await git(hubPath, ['worktree', 'prune']);
   });
 }
