@@ -60,7 +60,8 @@ LONGRUN_HOME | ~/.longrun | worker, CLI | State dir: \`hubs/\` (one bare reposit
 LONGRUN_TASK_QUEUE | longrun | worker, CLI | Shared task queue: workflows and host-independent activities. Start runs on this queue.
 LONGRUN_HOST_ID | (hostname) | worker | Names this worker's host-affine queue \`<LONGRUN_TASK_QUEUE>@<LONGRUN_HOST_ID>\`. Keep it stable across restarts of one host.
 LONGRUN_MAX_CONCURRENT_ACTIVITIES | 200 | worker | Activity slots of each of the process's two workers (shared queue, host queue).
-LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS | 40 | worker | Workflow task slots of the shared-queue worker.
+LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS | 100 | worker | Workflow task slots of each of the process's two workers. With \`modelCalls: 'local'\` an agent holds its slot while its model calls run: set it ≥ the agents one host runs.
+LONGRUN_MAX_CONCURRENT_LOCAL_ACTIVITIES | 200 | worker | Local activity slots (read-only tools; model calls with \`modelCalls: 'local'\`): ≥ the agents one host runs.
 LONGRUN_MAX_CACHED_WORKFLOWS | 1000 | worker | Workflows kept in the worker's sticky cache (each planner and worker agent is one workflow).
 LONGRUN_LOG_LEVEL | WARN | worker | Temporal SDK log level: \`TRACE\`, \`DEBUG\`, \`INFO\`, \`WARN\`, \`ERROR\`.
 LONGRUN_PROMPTS_DIR | <install dir>/prompts | worker | Directory of the role prompts (\`planner.md\`, \`subplanner.md\`, \`worker.md\`, \`judge.md\`, \`compactor.md\`). A run records a hash of them in its memo.

@@ -1,6 +1,7 @@
 import { loadConfig, paths, type LongrunConfig } from '../config';
 import type { ModelCallInput, ModelCallResult, ToolSpec } from '../core/types';
 import { ArtifactStore } from '../store/artifacts';
+import { withHeartbeats } from './heartbeat';
 import { createModelActivities } from './model';
 import { createRunActivities } from './run';
 import { createToolActivities } from './tools';
@@ -25,7 +26,7 @@ export function createActivities(deps: ActivityDeps) {
   const config = deps.config ?? loadConfig(env);
   const store = new ArtifactStore(paths.artifacts(config.home));
   const model = createModelActivities({ config, store, env });
-  return {
+  return withHeartbeats({
     ...createRunActivities({ env, hostTaskQueue: deps.hostTaskQueue }),
     ...createTranscriptActivities({ store, promptsDir: deps.promptsDir }),
     ...createWorkspaceActivities({ config }),
@@ -34,7 +35,7 @@ export function createActivities(deps: ActivityDeps) {
       const { toolset, ...rest } = req;
       return model.callModel({ ...rest, tools: [...toolsetSpecs(toolset), ...(req.tools ?? [])] });
     },
-  };
+  });
 }
 
 export type LongrunActivities = ReturnType<typeof createActivities>;

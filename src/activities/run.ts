@@ -122,12 +122,16 @@ export function createRunActivities(deps: { env?: NodeJS.ProcessEnv; hostTaskQue
         guidance: spec.guidance ?? '',
         models,
         limits: { ...DEFAULT_LIMITS, ...spec.limits },
+        modelCalls: spec.modelCalls ?? 'activity',
         startedAt,
         promptsHash: await promptsHash(),
       };
     },
 
-    /** Host affinity: the queue of the worker process that picked this up; an agent's later activities go there. */
+    /**
+     * Host affinity: the queue of the worker process that picked this up from the shared queue. Planners start each
+     * agent workflow on the queue this returns, so agents spread over the hosts with free capacity and then stay there.
+     */
     async hostQueue(): Promise<string> {
       return deps.hostTaskQueue;
     },

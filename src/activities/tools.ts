@@ -78,7 +78,7 @@ export function createToolActivities(deps: { config: LongrunConfig; store: Artif
         nonRetryable: true,
       });
     }
-    const heartbeat = ctx ? setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS) : undefined;
+    const heartbeat = ctx && !ctx.info.isLocal ? setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS) : undefined;
     try {
       return await executeTool(call.name, call.arguments, input.workspace, {
         signal: ctx?.cancellationSignal,

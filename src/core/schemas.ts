@@ -25,6 +25,10 @@ export const modelSettingsSchema = z
   .strict()
   .refine((m) => m.provider || m.model, 'give a provider, a model, or both');
 
+/** How model calls run (RunInput.modelCalls); see src/workflows/activities.ts. */
+export const MODEL_CALL_MODES = ['activity', 'local'] as const;
+export type ModelCallMode = (typeof MODEL_CALL_MODES)[number];
+
 export const DEFAULT_LIMITS = {
   maxParallelAgents: 4,
   maxDepth: 2,
@@ -36,6 +40,7 @@ export const DEFAULT_LIMITS = {
   workerMaxSteps: 60,
   plannerMaxSteps: 40,
   commandTimeoutSeconds: 600,
+  heartbeatTimeoutSeconds: 30,
 };
 
 export const limitsSchema = z
@@ -79,6 +84,15 @@ export const limitsSchema = z
       .min(1)
       .max(24 * 3600)
       .describe('Timeout of one agent command and of the test command.'),
+    heartbeatTimeoutSeconds: z
+      .number()
+      .int()
+      .min(2)
+      .max(600)
+      .describe(
+        'How long a running activity (model call, tool, merge) may go without a heartbeat before Temporal retries ' +
+          'it: what a crashed worker costs. Lower recovers faster; higher tolerates an overloaded host.',
+      ),
   })
   .strict()
   .partial();
@@ -92,6 +106,15 @@ export const runInputSchema = z
     models: z.partialRecord(z.enum(ROLES), modelSettingsSchema).optional().describe('Model per role.'),
     limits: limitsSchema.optional(),
     guidance: z.string().optional().describe('Standing instructions for every planner and worker.'),
+    modelCalls: z
+      .enum(MODEL_CALL_MODES)
+      .optional()
+      .describe(
+        "How agents' model calls run. 'activity' (default): one Temporal activity per call, heartbeated and shown " +
+          "in the Web UI as it runs. 'local': a local activity in the agent's worker, recorded with the next workflow " +
+          'task — about a fifth of the Temporal load per agent step, for large fleets; a crashed worker repeats up to ' +
+          'ten seconds of an agent’s calls, and signals to an agent wait up to as long.',
+      ),
   })
   .strict();
 

@@ -133,6 +133,12 @@ export interface ModelCallResult {
 }
 
 /** ApplicationFailure types raised by the model activity. */
+/**
+ * Workspace tools that change nothing: the agent loop runs them as local activities (src/workflows/activities.ts).
+ * Every other workspace tool writes (test/tools checks that the two lists cover all tools).
+ */
+export const READ_ONLY_TOOLS: readonly string[] = ['read_file', 'list_dir', 'search', 'git_diff', 'git_status'];
+
 export const MODEL_ERRORS = {
   rateLimited: 'ModelRateLimited', // retryable, nextRetryDelay from retry-after
   unavailable: 'ModelUnavailable', // retryable: 5xx, 529, timeouts, resets

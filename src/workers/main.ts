@@ -13,7 +13,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   console.log(
     `[longrun worker] address=${settings.temporalAddress} namespace=${settings.namespace} taskQueue=${settings.taskQueue} ` +
       `hostQueue=${settings.hostTaskQueue} home=${settings.home} maxActivities=${settings.maxConcurrentActivities} ` +
-      `maxWorkflowTasks=${settings.maxConcurrentWorkflowTasks} tls=${settings.tls} apiKey=${settings.hasApiKey ? 'set' : 'unset'}`,
+      `maxWorkflowTasks=${settings.maxConcurrentWorkflowTasks} maxLocalActivities=${settings.maxConcurrentLocalActivities} tls=${settings.tls} apiKey=${settings.hasApiKey ? 'set' : 'unset'}`,
   );
   // A prebuilt workflow bundle (bundleWorkflowCode output) skips bundling at start: restarts take seconds, not ~10 s.
   const bundle = env.LONGRUN_WORKFLOW_BUNDLE;

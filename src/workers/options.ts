@@ -8,6 +8,7 @@ export interface WorkerSettings extends LongrunConfig {
   hostId: string;
   maxConcurrentActivities: number;
   maxConcurrentWorkflowTasks: number;
+  maxConcurrentLocalActivities: number;
   maxCachedWorkflows: number;
   tls: boolean;
   hasApiKey: boolean;
@@ -18,7 +19,9 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`${name}=${JSON.stringify(raw)} is not a positive integer; unset it or set e.g. ${name}=${fallback}`);
+    throw new Error(
+      `${name}=${JSON.stringify(raw)} is not a positive integer; unset it or set e.g. ${name}=${fallback}`,
+    );
   }
   return n;
 }
@@ -32,7 +35,9 @@ export function workerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSett
     hostId,
     hostTaskQueue: `${config.taskQueue}@${hostId}`,
     maxConcurrentActivities: intFromEnv(env, 'LONGRUN_MAX_CONCURRENT_ACTIVITIES', 200),
-    maxConcurrentWorkflowTasks: intFromEnv(env, 'LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS', 40),
+    // With modelCalls 'local', an agent holds a workflow task slot while its calls run: one slot per agent.
+    maxConcurrentWorkflowTasks: intFromEnv(env, 'LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS', 100),
+    maxConcurrentLocalActivities: intFromEnv(env, 'LONGRUN_MAX_CONCURRENT_LOCAL_ACTIVITIES', 200),
     maxCachedWorkflows: intFromEnv(env, 'LONGRUN_MAX_CACHED_WORKFLOWS', 1000),
     tls: env.TEMPORAL_TLS === 'true' || !!env.TEMPORAL_TLS_CERT || !!env.TEMPORAL_API_KEY,
     hasApiKey: !!env.TEMPORAL_API_KEY,

@@ -11,8 +11,9 @@ export interface LongrunWorkers {
 }
 
 /**
- * Two workers in one process: the shared queue (`longrun`: workflows and host-independent activities) and this
- * host's own queue (`longrun@<host>`: workspace, tool and model activities of agents whose worktree is on this disk).
+ * Two workers in one process: the shared queue (`longrun`: the runs, and host-independent activities such as
+ * validation, hub and verification) and this host's own queue (`longrun@<host>`: the planners and workers whose
+ * worktree is on this disk, with their workspace, tool and model activities).
  */
 export async function createWorkers(
   settings: WorkerSettings,
@@ -25,6 +26,7 @@ export async function createWorkers(
     connection,
     namespace: settings.namespace,
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
+    maxConcurrentLocalActivityExecutions: settings.maxConcurrentLocalActivities,
   };
   const workflowSource = overrides.workflowBundle
     ? { workflowBundle: overrides.workflowBundle }
@@ -38,7 +40,14 @@ export async function createWorkers(
       maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
       maxCachedWorkflows: settings.maxCachedWorkflows,
     });
-    const host = await Worker.create({ ...common, taskQueue: settings.hostTaskQueue, activities });
+    const host = await Worker.create({
+      ...common,
+      ...workflowSource,
+      taskQueue: settings.hostTaskQueue,
+      activities,
+      maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
+      maxCachedWorkflows: settings.maxCachedWorkflows,
+    });
     return {
       connection,
       shutdown() {

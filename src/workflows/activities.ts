@@ -1,67 +1,104 @@
 /**
- * Activity proxies with their timeouts and retry policies, explicit in one place. Host-affine activities
- * (worktree, tools, model calls that read transcripts from this host's disk) are called with
- * `executeWithOptions({ taskQueue: hostQueue })`.
+ * Activity proxies with their timeouts and retry policies, explicit in one place.
+ *
+ * Agents (planners and workers) run on their host's queue (`longrun@<host>`), so their activities — worktree, tools,
+ * model calls that read transcripts from this host's disk — go to the workflow's own queue: the server hands them
+ * back eagerly with the workflow task that scheduled them, and read-only tools run as local activities in the same
+ * worker.
+ *
+ * Every activity heartbeats (src/activities/heartbeat.ts), so a worker that dies is noticed after
+ * `limits.heartbeatTimeoutSeconds` and its calls are retried elsewhere, instead of after their start-to-close timeout.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
+import { DEFAULT_LIMITS } from '../core/schemas';
 import { MODEL_ERRORS } from '../core/types';
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Bookkeeping on the shared queue: validation, hub, verification, publishing. */
-export const runActs = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+/** Model calls: rate limits come back with the provider's retry-after as nextRetryDelay; user mistakes are not retried. */
+const modelRetry: RetryPolicy = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '2 minutes',
+  maximumAttempts: 8,
+  nonRetryableErrorTypes: [
+    MODEL_ERRORS.auth,
+    MODEL_ERRORS.notFound,
+    MODEL_ERRORS.badRequest,
+    MODEL_ERRORS.contextLength,
+  ],
+};
 
-/** Quick bookkeeping on an agent's host: transcripts, workspaces. */
-export const hostActs = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  // A host that disappears is noticed here: the task's activities stop being picked up.
-  scheduleToStartTimeout: '10 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 },
-});
+export function activitiesFor(limits: { heartbeatTimeoutSeconds?: number }) {
+  // Histories from before the limit existed carry no value: they keep replaying with the default.
+  const heartbeatTimeout = (limits.heartbeatTimeoutSeconds ?? DEFAULT_LIMITS.heartbeatTimeoutSeconds) * 1000;
+  return {
+    /** Bookkeeping on the shared queue: validation, hub, verification, publishing. */
+    run: proxyActivities<Activities>({
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout,
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+    }),
 
-/** One model turn. Rate limits come back with the provider's retry-after as nextRetryDelay; user mistakes are not retried. */
-export const modelActs = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  scheduleToStartTimeout: '10 minutes',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: [
-      MODEL_ERRORS.auth,
-      MODEL_ERRORS.notFound,
-      MODEL_ERRORS.badRequest,
-      MODEL_ERRORS.contextLength,
-    ],
-  },
-});
+    /** Quick bookkeeping on an agent's host: transcripts, workspaces. */
+    host: proxyActivities<Activities>({
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout,
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 },
+    }),
 
-/** Tools are not idempotent: one attempt, and the agent sees the error instead. */
-export const toolActs = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  scheduleToStartTimeout: '10 minutes',
-  retry: { maximumAttempts: 1 },
-});
+    /** One model turn (RunInput.modelCalls = 'activity', the default). */
+    model: proxyActivities<Activities>({
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout,
+      retry: modelRetry,
+    }),
 
-/** Integration: retried (it is idempotent by the Longrun-Task trailer). */
-export const mergeActs = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '2 minutes',
-  scheduleToStartTimeout: '10 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
-});
+    /**
+     * The same model turn as a local activity (RunInput.modelCalls = 'local'): it runs in the agent's own worker and
+     * is recorded as a marker when the workflow task completes, so an agent step costs the server almost nothing.
+     * The workflow task stays open while calls run (the SDK heartbeats it), and a worker crash repeats the calls not
+     * yet recorded: safe, because a call writes its reply at a fixed transcript index. Rate limits: retry-after
+     * delays up to `localRetryThreshold` are slept in the worker, longer ones become a durable timer.
+     */
+    localModel: proxyLocalActivities<Activities>({
+      startToCloseTimeout: '10 minutes',
+      localRetryThreshold: '1 minute',
+      retry: modelRetry,
+    }),
 
-/** The test command: as long as the user's suite takes; retried only for infrastructure faults. */
-export const verifyActs = proxyActivities<Activities>({
-  startToCloseTimeout: '3 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumAttempts: 3 },
-});
+    /** Tools that change the worktree are not idempotent: one attempt, and the agent sees the error instead. */
+    tool: proxyActivities<Activities>({
+      startToCloseTimeout: '2 hours',
+      heartbeatTimeout,
+      retry: { maximumAttempts: 1 },
+    }),
+
+    /**
+     * Read-only tools (read_file, list_dir, search, git_diff, git_status) take milliseconds and change nothing: a
+     * local activity in the worker that runs the agent, recorded as a marker with the next workflow task, saves a
+     * round trip through the server per call. Safe to retry.
+     */
+    readTool: proxyLocalActivities<Activities>({
+      startToCloseTimeout: '2 minutes',
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+    }),
+
+    /** Integration: retried (it is idempotent by the Longrun-Task trailer). */
+    merge: proxyActivities<Activities>({
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout,
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+    }),
+
+    /** The test command: as long as the user's suite takes; retried only for infrastructure faults. */
+    verify: proxyActivities<Activities>({
+      startToCloseTimeout: '3 hours',
+      heartbeatTimeout,
+      retry: { initialInterval: '5s', backoffCoefficient: 2, maximumAttempts: 3 },
+    }),
+  };
+}
+
+export type Acts = ReturnType<typeof activitiesFor>;

@@ -5,8 +5,10 @@
  */
 import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { refuseCall, type Lease } from '../core/budget';
+import type { ModelCallMode } from '../core/schemas';
 import {
   MODEL_ERRORS,
+  READ_ONLY_TOOLS,
   type ChatMessage,
   type ResolvedModel,
   type Role,
@@ -16,7 +18,8 @@ import {
   type WorkspaceRef,
 } from '../core/types';
 import { addCallByRole, totalOf } from '../core/usage';
-import { hostActs, modelActs, toolActs } from './activities';
+import type { ModelRequest } from '../activities';
+import type { Acts } from './activities';
 
 export type { Toolset } from '../activities/toolsets';
 import type { Toolset } from '../activities/toolsets';
@@ -37,6 +40,10 @@ export interface AgentSetup {
   runId: string;
   agentId: string;
   role: Role;
+  /** Activity proxies for this run (timeouts from its limits). */
+  acts: Acts;
+  /** Model calls as activities or as local activities (RunInput.modelCalls). */
+  modelCalls: ModelCallMode;
   model: ResolvedModel;
   compactor: ResolvedModel;
   toolset: Toolset;
@@ -125,7 +132,7 @@ export async function answerControl(
 
 /** Appends messages (a nudge, new handoffs, conflict instructions) to the agent's transcript. */
 export async function say(a: AgentSetup, s: AgentState, messages: ChatMessage[]): Promise<void> {
-  s.transcript = await hostActs.appendMessages.executeWithOptions({ taskQueue: a.hostQueue }, [
+  s.transcript = await a.acts.host.appendMessages.executeWithOptions({ taskQueue: a.hostQueue }, [
     { transcriptId: s.transcript.id, from: s.transcript.length, messages },
   ]);
   s.contextTokens += Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4);
@@ -139,7 +146,7 @@ async function writeToolResult(
   content: string,
   isError: boolean,
 ) {
-  await hostActs.appendMessages.executeWithOptions({ taskQueue: a.hostQueue }, [
+  await a.acts.host.appendMessages.executeWithOptions({ taskQueue: a.hostQueue }, [
     {
       transcriptId: s.transcript.id,
       from: index,
@@ -154,19 +161,21 @@ async function runTool(a: AgentSetup, s: AgentState, assistantIndex: number, res
     return;
   }
   try {
+    const input = {
+      runId: a.runId,
+      agentId: a.agentId,
+      workspace: a.workspace,
+      transcriptId: s.transcript.id,
+      assistantIndex,
+      callId: call.id,
+      resultIndex,
+      commandTimeoutMs: a.commandTimeoutMs,
+    };
     const summary = call.preview ? `${call.name}: ${call.preview}` : call.name;
-    const result = await toolActs.runTool.executeWithOptions({ taskQueue: a.hostQueue, summary }, [
-      {
-        runId: a.runId,
-        agentId: a.agentId,
-        workspace: a.workspace,
-        transcriptId: s.transcript.id,
-        assistantIndex,
-        callId: call.id,
-        resultIndex,
-        commandTimeoutMs: a.commandTimeoutMs,
-      },
-    ]);
+    // Read-only tools run in this worker (the agent's workflow runs on its host, where the worktree is).
+    const result = READ_ONLY_TOOLS.includes(call.name)
+      ? await a.acts.readTool.runTool.executeWithOptions({ summary }, [input])
+      : await a.acts.tool.runTool.executeWithOptions({ taskQueue: a.hostQueue, summary }, [input]);
     s.lastTool = `${call.name}: ${result.summary}`.slice(0, 200);
     s.contextTokens += 200; // refined by the next reply's usage
   } catch (err) {
@@ -177,21 +186,25 @@ async function runTool(a: AgentSetup, s: AgentState, assistantIndex: number, res
   }
 }
 
+function callModel(a: AgentSetup, summary: string, request: ModelRequest) {
+  return a.modelCalls === 'local'
+    ? a.acts.localModel.callModel.executeWithOptions({ summary }, [request])
+    : a.acts.model.callModel.executeWithOptions({ taskQueue: a.hostQueue, summary }, [request]);
+}
+
 async function callModelOrCompact(a: AgentSetup, s: AgentState) {
   const request = () =>
-    modelActs.callModel.executeWithOptions({ taskQueue: a.hostQueue, summary: `${a.label} ${s.steps + 1}` }, [
-      {
-        runId: a.runId,
-        agentId: a.agentId,
-        role: a.role,
-        model: a.model,
-        transcript: s.transcript,
-        tools: [],
-        toolset: a.toolset,
-        inlineArgumentsFor: a.control,
-        toolChoice: a.control.length ? 'required' : 'auto',
-      },
-    ]);
+    callModel(a, `${a.label} ${s.steps + 1}`, {
+      runId: a.runId,
+      agentId: a.agentId,
+      role: a.role,
+      model: a.model,
+      transcript: s.transcript,
+      tools: [],
+      toolset: a.toolset,
+      inlineArgumentsFor: a.control,
+      toolChoice: a.control.length ? 'required' : 'auto',
+    });
   try {
     return await request();
   } catch (err) {
@@ -210,25 +223,20 @@ async function callModelOrCompact(a: AgentSetup, s: AgentState) {
 /** Replaces the conversation with: system prompt + the task, verbatim + a summary of the work so far. */
 async function compact(a: AgentSetup, s: AgentState): Promise<void> {
   const n = ++s.compactions;
-  const request = await hostActs.prepareCompaction.executeWithOptions({ taskQueue: a.hostQueue }, [
+  const request = await a.acts.host.prepareCompaction.executeWithOptions({ taskQueue: a.hostQueue }, [
     { source: s.transcript, targetId: `${a.agentId}#compactor${n}` },
   ]);
-  const reply = await modelActs.callModel.executeWithOptions(
-    { taskQueue: a.hostQueue, summary: `compact ${a.label}` },
-    [
-      {
-        runId: a.runId,
-        agentId: a.agentId,
-        role: 'compactor',
-        model: a.compactor,
-        transcript: request,
-        tools: [],
-        toolset: 'none',
-      },
-    ],
-  );
+  const reply = await callModel(a, `compact ${a.label}`, {
+    runId: a.runId,
+    agentId: a.agentId,
+    role: 'compactor',
+    model: a.compactor,
+    transcript: request,
+    tools: [],
+    toolset: 'none',
+  });
   s.usage = addCallByRole(s.usage, 'compactor', reply.usage);
-  const compacted = await hostActs.applyCompaction.executeWithOptions({ taskQueue: a.hostQueue }, [
+  const compacted = await a.acts.host.applyCompaction.executeWithOptions({ taskQueue: a.hostQueue }, [
     { source: s.transcript, compactor: reply.transcript, newId: `${a.agentId}#${n}` },
   ]);
   s.transcript = compacted.transcript;

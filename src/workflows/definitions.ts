@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Lease } from '../core/budget';
-import type { Limits, RunInput } from '../core/schemas';
+import type { Limits, ModelCallMode, RunInput } from '../core/schemas';
 import type {
   Handoff,
   HubInfo,
@@ -30,6 +30,8 @@ export interface ResolvedRun {
   guidance: string;
   models: RoleModels;
   limits: Limits;
+  /** Absent in runs started before the option existed: 'activity'. */
+  modelCalls?: ModelCallMode;
   startedAt: number;
   promptsHash: string;
 }
@@ -147,7 +149,6 @@ export interface PlannerCarry {
   scopeDone: boolean;
   paused: boolean;
   stopRequested: boolean;
-  hostQueue: string | null;
 }
 
 export interface PlannerResult {
@@ -171,7 +172,6 @@ export interface TaskInput {
 }
 
 export interface TaskCarry {
-  hostQueue: string;
   workspacePath: string;
   transcript: { id: string; length: number };
   contextTokens: number;
@@ -205,7 +205,9 @@ export const statusQuery = defineQuery<RunStatusView>('status');
 /** Same as replan, but acknowledged: returns how many planners will see it. */
 export const guideUpdate = defineUpdate<{ accepted: true; planners: number }, [GuidancePayload]>('guide');
 
-/** Internal: planners report agent starts and handoffs to the run. */
+/** Internal: planners report agent starts and handoffs to the run, batched. */
+export const agentEventsSignal = defineSignal<[AgentEvent[]]>('agentEvents');
+/** Internal, superseded by agentEvents: one event per signal. Still handled so older histories replay. */
 export const agentEventSignal = defineSignal<[AgentEvent]>('agentEvent');
 
 export interface AgentView {

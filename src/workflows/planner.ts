@@ -13,6 +13,7 @@ import {
   ParentClosePolicy,
   setCurrentDetails,
   setHandler,
+  sleep,
   startChild,
   workflowInfo,
   type ChildWorkflowHandle,
@@ -25,9 +26,9 @@ import { CYCLE, ROLE, RUN_ID } from '../core/search-attributes';
 import type { Handoff, ScopeSpec, TaskSpec, UsageByRole } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
 import { answerControl, newAgentState, runUntilControl, say, type AgentSetup, type AgentState } from './agent';
-import { hostActs, runActs } from './activities';
+import { activitiesFor } from './activities';
 import {
-  agentEventSignal,
+  agentEventsSignal,
   agentQuery,
   pauseSignal,
   replanSignal,
@@ -48,6 +49,9 @@ interface Running {
   slots: number;
   lease: Lease;
 }
+
+/** How often a planner reports its children's starts and handoffs to the run (status freshness vs run history). */
+const REPORT_EVERY_MS = 2_000;
 
 export async function planner(input: PlannerInput): Promise<PlannerResult> {
   const { ctx, scope, depth } = input;
@@ -101,13 +105,16 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
     forward((h) => h.signal(replanSignal, { guidance: g }), true);
   });
 
-  const hostQueue = carry?.hostQueue ?? (await runActs.hostQueue());
+  // Agents run on their host's queue (the parent picked the host; continue-as-new keeps it): the worktree is on this
+  // host's disk, read-only tools run as local activities next to it, and activities are dispatched eagerly.
+  const hostQueue = workflowInfo().taskQueue;
+  const acts = activitiesFor(run.limits);
   const agentKey = taskIdOf(run.runId, id);
   try {
     // A read-only checkout of the target tip to explore; opened again after continue-as-new (at the newer tip). Not
     // cancellable: a cancel arriving meanwhile waits for it, so `finally` removes it.
     const opened = await CancellationScope.nonCancellable(() =>
-      hostActs.openWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
+      acts.host.openWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
         { runId: run.runId, taskId: agentKey, readOnly: true },
       ]),
     );
@@ -116,7 +123,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
     if (carry) {
       s = newAgentState(carry.transcript, carry.contextTokens);
     } else {
-      const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
+      const t = await acts.host.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
         {
           transcriptId: id,
           kind: role,
@@ -136,6 +143,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       runId: run.runId,
       agentId: id,
       role,
+      acts,
+      modelCalls: run.modelCalls ?? 'activity',
       model,
       compactor: run.models.compactor,
       toolset: 'planner',
@@ -157,10 +166,25 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       startedAt: workflowInfo().startTime.getTime(),
     }));
 
-    const report = (event: AgentEvent) =>
-      void getExternalWorkflowHandle(ctx.rootId)
-        .signal(agentEventSignal, event)
-        .catch(() => undefined);
+    // Agent starts and handoffs go to the run in batches, at most one signal per REPORT_EVERY_MS: a signal costs the
+    // run ~4 history events, and the run cannot continue as new while its cycle runs (docs/BENCHMARKS.md, history).
+    const reports: AgentEvent[] = [];
+    let reporting = false;
+    const flushReports = async () => {
+      while (reports.length) {
+        await getExternalWorkflowHandle(ctx.rootId)
+          .signal(agentEventsSignal, reports.splice(0))
+          .catch(() => undefined);
+      }
+    };
+    const report = (event: AgentEvent) => {
+      reports.push(event);
+      if (reporting) return;
+      reporting = true;
+      void sleep(REPORT_EVERY_MS)
+        .then(flushReports)
+        .finally(() => (reporting = false));
+    };
     const minWorkerCall = estimateCall(run.models.worker, 8_000);
     const ownReserve = estimateCall(model, Math.max(s.contextTokens, 8_000));
     const outstanding = () =>
@@ -264,9 +288,10 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
         const lease = carve(free, Math.min(queue.length + 1, freeSlots), minWorkerCall);
         if (work.kind === 'task') {
           const childId = workflowIds.task(id, nextTask++);
-          start(childId, { kind: 'task', title: work.spec.title, slots: 1, lease }, () =>
+          start(childId, { kind: 'task', title: work.spec.title, slots: 1, lease }, (taskQueue) =>
             startChild(task, {
               workflowId: childId,
+              taskQueue,
               args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance }],
               staticSummary: `worker: ${work.spec.title}`.slice(0, 200),
               typedSearchAttributes: [
@@ -280,9 +305,10 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
         } else {
           const childId = workflowIds.subplanner(id, nextScope++);
           const slots = Math.max(1, Math.floor(freeSlots / 2));
-          start(childId, { kind: 'scope', title: work.spec.scope, slots, lease }, () =>
+          start(childId, { kind: 'scope', title: work.spec.scope, slots, lease }, (taskQueue) =>
             startChild(planner, {
               workflowId: childId,
+              taskQueue,
               args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance }],
               staticSummary: `planner: ${work.spec.scope}`.slice(0, 200),
               typedSearchAttributes: [
@@ -300,7 +326,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
     function start(
       childId: string,
       r: Running,
-      begin: () => Promise<ChildWorkflowHandle<typeof task | typeof planner>>,
+      begin: (hostQueue: string) => Promise<ChildWorkflowHandle<typeof task | typeof planner>>,
     ): void {
       running.set(childId, r);
       report({
@@ -310,10 +336,16 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
         title: r.title,
         at: Date.now(),
       });
-      void begin()
-        .then((h) => h.result())
+      // The host is whichever worker picks up hostQueue first: agents spread over the hosts that have capacity.
+      void acts.run
+        .hostQueue()
+        .then(async (q) => {
+          if (stopRequested) return null; // a stop arrived while the host was picked: never started
+          const h = await begin(q);
+          return (await h.result()) as Handoff | PlannerResult;
+        })
         .then(
-          (out) => finished(childId, r, out as Handoff | PlannerResult),
+          (out) => (out ? finished(childId, r, out) : finished(childId, r, null, 'cancelled')),
           (err) => {
             if (isCancellation(err) && stopRequested) return finished(childId, r, null, 'cancelled');
             log.warn('child failed', { childId, error: String(err) });
@@ -426,8 +458,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
             scopeDone,
             paused,
             stopRequested,
-            hostQueue,
           };
+          await flushReports();
           await continueAsNew<typeof planner>({ ...input, guidance, carry: next });
         }
         state = paused ? 'paused' : 'waiting for handoffs';
@@ -446,10 +478,11 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
     }
     state = 'done';
     details();
+    await flushReports();
     return { ...result, usage: mergeByRole(result.usage, mergeByRole(s.usage, childUsage)) };
   } finally {
     await CancellationScope.nonCancellable(() =>
-      hostActs.closeWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId: agentKey }]),
+      acts.host.closeWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId: agentKey }]),
     ).catch(() => undefined);
   }
 }

@@ -22,20 +22,22 @@ import {
 import { estimateCall, exhausted, remaining, subtract, type Lease } from '../core/budget';
 import { CONTROL } from '../core/control-tools';
 import { targetBranch, workflowIds } from '../core/ids';
-import { describeIssues, verdictSchema } from '../core/schemas';
+import { DEFAULT_LIMITS, describeIssues, verdictSchema } from '../core/schemas';
 import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
 import type { Receipt, Role, UsageByRole, Verdict } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
 import { answerControl, newAgentState, runUntilControl, type AgentSetup } from './agent';
-import { hostActs, runActs, verifyActs } from './activities';
+import { activitiesFor, type Acts } from './activities';
 import {
   agentEventSignal,
+  agentEventsSignal,
   guideUpdate,
   pauseSignal,
   replanSignal,
   resumeSignal,
   statusQuery,
   stopSignal,
+  type AgentEvent,
   type AgentSummary,
   type CycleRecord,
   type Phase,
@@ -111,7 +113,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       },
     },
   );
-  setHandler(agentEventSignal, (e) => {
+  const onAgentEvent = (e: AgentEvent) => {
     if (e.kind === 'started') agents.set(e.id, { id: e.id, role: e.role, title: e.title, startedAt: e.at });
     else {
       agents.delete(e.id);
@@ -119,7 +121,9 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       if (e.handoff)
         live[e.handoff.status === 'merged' ? 'merged' : e.handoff.status === 'failed' ? 'failed' : 'abandoned']++;
     }
-  });
+  };
+  setHandler(agentEventsSignal, (events) => events.forEach(onAgentEvent));
+  setHandler(agentEventSignal, onAgentEvent);
 
   const totals = () => mergeByRole(carry?.usage ?? {}, live.usage);
   const tasksSoFar = () => {
@@ -161,8 +165,11 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       { key: ROLE, value: 'run' },
       { key: STATUS, value: 'running' },
     ]);
-    const run = await userErrorsAsOwn(() => runActs.validateRun(input, runId, Date.now()));
-    const hub = await userErrorsAsOwn(() => runActs.prepareHub({ runId, repo: run.repo, base: run.base ?? undefined }));
+    // Before validation the run's limits are not known: its own timeouts apply from the hub on.
+    const run = await userErrorsAsOwn(() => activitiesFor(DEFAULT_LIMITS).run.validateRun(input, runId, Date.now()));
+    const hub = await userErrorsAsOwn(() =>
+      activitiesFor(run.limits).run.prepareHub({ runId, repo: run.repo, base: run.base ?? undefined }),
+    );
     upsertMemo({ promptsHash: run.promptsHash, models: run.models, limits: run.limits });
     carry = {
       run,
@@ -178,6 +185,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     };
   }
   const { run, hub } = carry;
+  const acts = activitiesFor(run.limits);
   const cycle = carry.cycle;
   const spentBefore = totalOf(carry.usage);
   const runLease: Lease = {
@@ -236,7 +244,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
 
   // ---- planning: the cycle's root planner and its tree of sub-planners and workers
   const started = Date.now();
-  const tipBefore = await runActs.targetTip({ runId });
+  const tipBefore = await acts.run.targetTip({ runId });
   let plan: PlannerResult | null = null;
   let plannerError: string | null = null;
   await condition(() => !paused || stopRequested);
@@ -254,8 +262,11 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     };
     const lease = subtract(remaining(runLease, spentBefore), { ...judgeReserve, deadline: runLease.deadline });
     try {
+      // Agents run on their host's queue (see planner.ts); the root planner's host is whoever picks this up.
+      const plannerQueue = await acts.run.hostQueue();
       const child = await startChild(planner, {
         workflowId: plannerId,
+        taskQueue: plannerQueue,
         args: [
           {
             ctx,
@@ -297,7 +308,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   if (run.testCommand) {
     phase = 'verifying';
     setCurrentDetails(`cycle ${cycle}: verifying with \`${run.testCommand}\``);
-    receipt = await verifyActs.verifyTarget.executeWithOptions({ summary: `verify: ${run.testCommand}` }, [
+    receipt = await acts.verify.verifyTarget.executeWithOptions({ summary: `verify: ${run.testCommand}` }, [
       { runId, testCommand: run.testCommand, timeoutMs: run.limits.commandTimeoutSeconds * 1000 },
     ]);
     lastReceipt = receipt;
@@ -306,8 +317,9 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   // ---- judge: continue, done or stop
   phase = 'judging';
   setCurrentDetails(`cycle ${cycle}: judging`);
-  const diffStat = await runActs.diffStat({ runId, from: tipBefore });
+  const diffStat = await acts.run.diffStat({ runId, from: tipBefore });
   const judged = await judge(
+    acts,
     run,
     runId,
     cycle,
@@ -333,7 +345,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   lastVerdict = verdict;
 
   phase = 'publishing';
-  await runActs.publishTarget({ runId, repo: run.repo });
+  await acts.run.publishTarget({ runId, repo: run.repo });
 
   const record: CycleRecord = {
     cycle,
@@ -399,6 +411,7 @@ async function userErrorsAsOwn<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 async function judge(
+  acts: Acts,
   run: RunCarry['run'],
   runId: string,
   cycle: number,
@@ -410,9 +423,9 @@ async function judge(
   usage: UsageByRole,
   stopRequested: boolean,
 ): Promise<{ verdict: Verdict; usage: UsageByRole }> {
-  const hostQueue = await runActs.hostQueue();
+  const hostQueue = await acts.run.hostQueue();
   const id = `${runId}/c${cycle}/judge`;
-  const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
+  const t = await acts.host.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
     {
       transcriptId: id,
       kind: 'judge',
@@ -432,6 +445,10 @@ async function judge(
     runId,
     agentId: id,
     role: 'judge',
+    acts,
+    // One judge per cycle, inside the run workflow on the shared queue: its transcript is on the host picked above,
+    // which only an activity routed to that host's queue is sure to reach.
+    modelCalls: 'activity',
     model: run.models.judge,
     compactor: run.models.compactor,
     toolset: 'judge',

@@ -18,7 +18,7 @@ import { finishSchema, describeIssues, type FinishArgs } from '../core/schemas';
 import type { Handoff, HandoffStatus, IntegrationResult, WorkspaceRef } from '../core/types';
 import { totalOf } from '../core/usage';
 import { answerControl, newAgentState, runUntilControl, say, type AgentSetup, type AgentState } from './agent';
-import { hostActs, mergeActs, runActs } from './activities';
+import { activitiesFor, type Acts } from './activities';
 import { agentQuery, stopSignal, type TaskCarry, type TaskInput } from './definitions';
 
 // A hot file (a changelog every task touches) can conflict again while the agent resolves; each round is paid from its lease.
@@ -60,8 +60,10 @@ export async function task(input: TaskInput): Promise<Handoff> {
     ...extra,
   });
 
-  // Host affinity: the first activity picks a host; everything touching the worktree goes to that host's queue.
-  const hostQueue = input.carry?.hostQueue ?? (await runActs.hostQueue());
+  // Host affinity: the planner started this workflow on a host's queue (continue-as-new keeps it); the worktree and
+  // everything touching it live on that host.
+  const hostQueue = workflowInfo().taskQueue;
+  const acts = activitiesFor(run.limits);
   let keepWorkspace = false;
   let merged = false;
   try {
@@ -71,7 +73,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
         input.carry?.workspacePath ??
         (
           await CancellationScope.nonCancellable(() =>
-            hostActs.openWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId }]),
+            acts.host.openWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId }]),
           )
         ).path,
       readOnly: false,
@@ -83,7 +85,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
         usage: input.carry.usage,
       };
     } else {
-      const t = await hostActs.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
+      const t = await acts.host.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
         { transcriptId: id, kind: 'worker', ctx, workspacePath: workspace.path, task: spec, guidance: input.guidance },
       ]);
       s = newAgentState({ id: t.id, length: t.length }, t.tokens);
@@ -93,6 +95,8 @@ export async function task(input: TaskInput): Promise<Handoff> {
       runId: run.runId,
       agentId: id,
       role: 'worker',
+      acts,
+      modelCalls: run.modelCalls ?? 'activity',
       model: run.models.worker,
       compactor: run.models.compactor,
       toolset: 'worker',
@@ -114,7 +118,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
       });
       if (s.steps - lastCheckpoint >= CHECKPOINT_EVERY) {
         // Pushed to the hub, so a task whose host disappears resumes from here on another host.
-        await hostActs.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
+        await acts.host.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
           { runId: run.runId, taskId, message: `checkpoint after step ${s.steps}` },
         ]);
         lastCheckpoint = s.steps;
@@ -122,7 +126,6 @@ export async function task(input: TaskInput): Promise<Handoff> {
       if (end.kind === 'stopped' && !stopRequested) {
         keepWorkspace = true; // the next run of this workflow goes on in the same worktree
         const carry: TaskCarry = {
-          hostQueue,
           workspacePath: workspace.path,
           transcript: s.transcript,
           contextTokens: s.contextTokens,
@@ -135,14 +138,14 @@ export async function task(input: TaskInput): Promise<Handoff> {
         await continueAsNew<typeof task>({ ...input, carry });
       }
       if (end.kind === 'stopped') {
-        await checkpoint(run.runId, taskId, hostQueue, 'stopped by operator');
+        await checkpoint(acts, run.runId, taskId, hostQueue, 'stopped by operator');
         return handoff(
           'abandoned',
           'Stopped by the operator before the task was finished; work so far is checkpointed on the task branch.',
         );
       }
       if (end.kind === 'limit' || end.kind === 'budget') {
-        await checkpoint(run.runId, taskId, hostQueue, `abandoned: ${end.reason}`);
+        await checkpoint(acts, run.runId, taskId, hostQueue, `abandoned: ${end.reason}`);
         return handoff('abandoned', `Abandoned: ${end.reason}. Work so far is checkpointed on the task branch.`);
       }
 
@@ -160,13 +163,13 @@ export async function task(input: TaskInput): Promise<Handoff> {
       };
       if (finish.outcome === 'blocked') {
         await answerControl(agent, s, end.call, 'Handoff received (blocked).', false);
-        await checkpoint(run.runId, taskId, hostQueue, 'blocked');
+        await checkpoint(acts, run.runId, taskId, hostQueue, 'blocked');
         return handoff('failed', finish.summary, report);
       }
 
       state = 'merging';
       setCurrentDetails(`**worker**: ${spec.title}\n\nmerging`);
-      const integration: IntegrationResult = await mergeActs.integrateTask.executeWithOptions(
+      const integration: IntegrationResult = await acts.merge.integrateTask.executeWithOptions(
         { taskQueue: hostQueue, summary: `merge ${taskId}` },
         [{ runId: run.runId, taskId, title: spec.title, message: finish.summary }],
       );
@@ -212,7 +215,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
       // Runs on success, failure and cancellation: no worktree outlives its task.
       // An unmerged task keeps its branch (with its last checkpoint) in the hub for a later cycle to pick up.
       await CancellationScope.nonCancellable(() =>
-        hostActs.closeWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
+        acts.host.closeWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
           { runId: run.runId, taskId, keepBranch: !merged },
         ]),
       );
@@ -220,8 +223,8 @@ export async function task(input: TaskInput): Promise<Handoff> {
   }
 }
 
-async function checkpoint(runId: string, taskId: string, hostQueue: string, message: string) {
-  await hostActs.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId, taskId, message }]);
+async function checkpoint(acts: Acts, runId: string, taskId: string, hostQueue: string, message: string) {
+  await acts.host.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId, taskId, message }]);
 }
 
 function invalid(argumentsError: string | undefined, problems: string[]): string {

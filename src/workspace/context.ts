@@ -12,8 +12,14 @@ export function activityContext(): Context | undefined {
   }
 }
 
+/** Local activities cannot heartbeat (their workflow task is heartbeated instead). */
+function heartbeating(): Context | undefined {
+  const ctx = activityContext();
+  return ctx && !ctx.info.isLocal ? ctx : undefined;
+}
+
 export function heartbeat(details?: unknown): void {
-  activityContext()?.heartbeat(details);
+  heartbeating()?.heartbeat(details);
 }
 
 /** The activity's cancellation signal, or one that never fires outside an activity. */
@@ -27,11 +33,11 @@ export async function withHeartbeat<T>(
   details?: () => unknown,
   intervalMs = 5_000,
 ): Promise<T> {
-  if (!activityContext()) return work();
-  const ctx = activityContext();
-  const timer = setInterval(() => ctx?.heartbeat(details?.()), intervalMs);
+  const ctx = heartbeating();
+  if (!ctx) return work();
+  const timer = setInterval(() => ctx.heartbeat(details?.()), intervalMs);
   try {
-    ctx?.heartbeat(details?.());
+    ctx.heartbeat(details?.());
     return await work();
   } finally {
     clearInterval(timer);

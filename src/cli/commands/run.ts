@@ -2,7 +2,7 @@
  * `longrun run` — check a run's input locally, start `autonomousRun`, and watch it.
  *
  *   longrun run --repo PATH|URL --goal TEXT [--test-cmd CMD] [--model ROLE=provider:model …] [--max-agents N]
- *               [--max-cost-usd X] [--max-cycles N] [--guidance TEXT] [--id ID] [--detach] [--json] [--no-key-check]
+ *               [--max-cost-usd X] [--max-cycles N] [--guidance TEXT] [--model-calls activity|local] [--id ID] [--detach] [--json] [--no-key-check]
  *
  * Everything is checked before anything starts (the repository exists and is a git repository's root with a
  * commit, the goal is not empty, --model names known roles and providers, the providers' API keys are set, the
@@ -58,6 +58,10 @@ export function registerRunCommand(program: Command): void {
       parsePositiveInt('--max-cycles'),
     )
     .option('--guidance <text>', 'standing instructions for every planner and worker')
+    .option(
+      '--model-calls <mode>',
+      "'activity' (default: one Temporal activity per model call) or 'local' (local activities: less Temporal load for large fleets)",
+    )
     .option('--id <id>', 'run id (default run-<yyyymmdd-hhmmss>-<random>); names the result branch longrun/<id>')
     .option('--detach', 'start the run and return at once')
     .option('--json', 'machine-readable output (see the top of src/cli/commands/run.ts)')

@@ -18,6 +18,7 @@ export interface RunFlags {
   maxCostUsd?: number;
   maxCycles?: number;
   guidance?: string;
+  modelCalls?: string;
 }
 
 /**
@@ -86,6 +87,7 @@ export function buildRunInput(flags: RunFlags, cwd = process.cwd()): { input: Ru
   if (Object.keys(models).length) input.models = models;
   if (Object.keys(limits).length) input.limits = limits;
   if (flags.guidance) input.guidance = flags.guidance;
+  if (flags.modelCalls !== undefined) input.modelCalls = flags.modelCalls as RunInput['modelCalls'];
   return { input, problems };
 }
 
@@ -95,6 +97,7 @@ const FLAG_OF: Array<[RegExp, string]> = [
   [/^goal\b/, '--goal'],
   [/^testCommand\b/, '--test-cmd'],
   [/^guidance\b/, '--guidance'],
+  [/^modelCalls\b/, '--model-calls'],
   [/^models\b(\.\w+)*/, '--model'],
   [/^limits\.maxParallelAgents\b/, '--max-agents'],
   [/^limits\.maxCostUsd\b/, '--max-cost-usd'],
