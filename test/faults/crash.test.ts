@@ -33,9 +33,17 @@ import { WorkerProcess } from './helpers/worker-process';
  */
 const KILLS = LONG ? 20 : 10;
 /** Extra read turns per worker make the run long enough to spread the kills over it. */
-const EXPLORE_TURNS = LONG ? 8 : 4;
+const EXPLORE_TURNS = LONG ? 16 : 12;
 const SEED = Number(process.env.LONGRUN_FAULTS_SEED ?? Date.now() % 100_000);
 const RUN_TIMEOUT_MS = (LONG ? 40 : 20) * 60_000;
+/**
+ * What a kill costs is the time until Temporal retries the dead worker's activities: their heartbeat timeout. Every
+ * activity heartbeats (src/activities/heartbeat.ts), so the run's limit decides it; 5 s keeps ten kills within minutes.
+ */
+const limits = { heartbeatTimeoutSeconds: 5 };
+/** LONGRUN_FAULTS_MODEL_CALLS=local runs the same suite with model calls as local activities. */
+const modelCalls = process.env.LONGRUN_FAULTS_MODEL_CALLS === 'local' ? 'local' : undefined;
+const input = (repo: string) => ({ ...teamInput(repo, { limits }), ...(modelCalls ? { modelCalls } : {}) });
 
 const scenario = () => retryingTools(teamScenario({ workerExploreTurns: EXPLORE_TURNS }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,11 +104,11 @@ describe('worker crashes (kill -9 of a child worker process, restarted each time
       const refId = runIdFor('crash-ref');
 
       // The uninterrupted run of the same scenario runs alongside (in-process worker, its own simulator and queue).
-      startRunWithCli(env.address, reference.taskQueue, refId, teamInput(refRepo));
+      startRunWithCli(env.address, reference.taskQueue, refId, input(refRepo));
       const refResult = resultWithin(env.client, refId, RUN_TIMEOUT_MS);
 
       worker.start();
-      startRunWithCli(env.address, String(worker.env.LONGRUN_TASK_QUEUE), crashId, teamInput(crashRepo));
+      startRunWithCli(env.address, String(worker.env.LONGRUN_TASK_QUEUE), crashId, input(crashRepo));
       let finished = false;
       const crashResult = resultWithin(env.client, crashId, RUN_TIMEOUT_MS).finally(() => (finished = true));
       crashResult.catch(() => undefined); // awaited below
@@ -131,6 +139,7 @@ describe('worker crashes (kill -9 of a child worker process, restarted each time
       report('crash', {
         runId: crashId,
         seed: SEED,
+        modelCalls: modelCalls ?? 'activity',
         kills: kills.length,
         orphanedCommands: kills.reduce((n, k) => n + k.orphans, 0),
         killTimesMs: kills.map((k) => k.atMs),
