@@ -13,7 +13,6 @@ import {
   ParentClosePolicy,
   setCurrentDetails,
   setHandler,
-  sleep,
   startChild,
   workflowInfo,
   type ChildWorkflowHandle,
@@ -49,9 +48,6 @@ interface Running {
   slots: number;
   lease: Lease;
 }
-
-/** How often a planner reports its children's starts and handoffs to the run (status freshness vs run history). */
-const REPORT_EVERY_MS = 2_000;
 
 export async function planner(input: PlannerInput): Promise<PlannerResult> {
   const { ctx, scope, depth } = input;
@@ -166,10 +162,10 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       startedAt: workflowInfo().startTime.getTime(),
     }));
 
-    // Agent starts and handoffs go to the run in batches, at most one signal per REPORT_EVERY_MS: a signal costs the
-    // run ~4 history events, and the run cannot continue as new while its cycle runs (docs/BENCHMARKS.md, history).
+    // Agent starts and handoffs go to the run as one signal per workflow activation (a plan's burst of starts is one
+    // signal): a signal costs the run ~4 history events, and the run cannot continue as new while its cycle runs.
+    // Not delayed further: `longrun watch` shows what the run knows, and a short-lived agent would be missed.
     const reports: AgentEvent[] = [];
-    let reporting = false;
     const flushReports = async () => {
       while (reports.length) {
         await getExternalWorkflowHandle(ctx.rootId)
@@ -178,12 +174,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       }
     };
     const report = (event: AgentEvent) => {
-      reports.push(event);
-      if (reporting) return;
-      reporting = true;
-      void sleep(REPORT_EVERY_MS)
-        .then(flushReports)
-        .finally(() => (reporting = false));
+      // The first event of an activation schedules the send; the rest of that activation's events ride along.
+      if (reports.push(event) === 1) void Promise.resolve().then(flushReports);
     };
     const minWorkerCall = estimateCall(run.models.worker, 8_000);
     const ownReserve = estimateCall(model, Math.max(s.contextTokens, 8_000));
