@@ -20,6 +20,7 @@
  * Run alone: npx ts-node --transpile-only bench/overhead.ts   (BENCH_AGENTS=1,8 and BENCH_TURNS=20 are the defaults)
  */
 import type { LogEntry } from '@temporalio/worker';
+import type { ModelCallMode } from '../src/core/schemas';
 import { startSimulator } from '../src/sim';
 import { cpuMeter, installBenchRuntime, startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
 import { gapsOfWorkflows, type Gaps } from './lib/history-gaps';
@@ -109,6 +110,8 @@ const serverView = (g: Gaps) => ({
 export async function run(opts: { agents?: number[]; turns?: number } = {}): Promise<BenchReport> {
   const agentCounts = opts.agents ?? (process.env.BENCH_AGENTS ?? '1,8').split(',').map(Number);
   const turns = opts.turns ?? Number(process.env.BENCH_TURNS ?? 20);
+  // RunInput.modelCalls: model calls as activities (the default) or as local activities.
+  const callModes = (process.env.BENCH_MODEL_CALLS ?? 'activity,local').split(',') as ModelCallMode[];
   const began = Date.now();
 
   // Activity spans, timed on this process's clock when the SDK logs them.
@@ -140,42 +143,45 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
   const worker = await startInProcessWorker(workerEnv(cluster, sim, 'overhead'));
   const runs = [];
   try {
-    for (const a of agentCounts) {
-      agents = a;
-      const runId = `bench-overhead-${a}-${Date.now().toString(36)}`;
-      const from = timeline.requests.length;
-      const meter = cpuMeter({ server: cluster.server.pid, workerAndSimulator: process.pid });
-      progress('overhead', `${a} worker(s) × ${turns} read_file turns, latency 0, server ${cluster.address}`);
-      const result = await runToEnd(cluster.client, {
-        taskQueue: worker.taskQueue,
-        runId,
-        repo,
-        limits: { maxParallelAgents: a, maxDepth: 0, maxTasksPerPlanner: a, maxCycles: 1, workerMaxSteps: turns + 5 },
-        timeoutMs: 5 * 60_000,
-      });
-      const cpu = meter();
-      const requests = timeline.requests.slice(from);
-      const gaps = await gapsOfWorkflows(
-        cluster.client,
-        Array.from({ length: a }, (_, i) => `${runId}/c1/planner/t${i + 1}`),
-      );
-      const figures = {
-        agents: a,
-        runStatus: result.status,
-        ...analyse(runId, a, requests, spans),
-        serverViewMs: serverView(gaps),
-        cpuCores: cpu.cores,
-        /** CPU per model turn (all roles): unlike the times, it hardly depends on other load on the machine. */
-        cpuMsPerTurn: Object.fromEntries(
-          Object.entries(cpu.seconds).map(([k, v]) => [k, round((v * 1000) / requests.length, 1)]),
-        ),
-      };
-      progress(
-        'overhead',
-        `${a} worker(s): overhead p50 ${figures.overheadMs.p50} ms, p99 ${figures.overheadMs.p99} ms`,
-      );
-      runs.push(figures);
-    }
+    for (const calls of callModes)
+      for (const a of agentCounts) {
+        agents = a;
+        const runId = `bench-overhead-${calls}-${a}-${Date.now().toString(36)}`;
+        const from = timeline.requests.length;
+        const meter = cpuMeter({ server: cluster.server.pid, workerAndSimulator: process.pid });
+        progress('overhead', `${a} worker(s) × ${turns} read_file turns, model calls: ${calls}, latency 0`);
+        const result = await runToEnd(cluster.client, {
+          taskQueue: worker.taskQueue,
+          runId,
+          repo,
+          limits: { maxParallelAgents: a, maxDepth: 0, maxTasksPerPlanner: a, maxCycles: 1, workerMaxSteps: turns + 5 },
+          timeoutMs: 5 * 60_000,
+          modelCalls: calls,
+        });
+        const cpu = meter();
+        const requests = timeline.requests.slice(from);
+        const gaps = await gapsOfWorkflows(
+          cluster.client,
+          Array.from({ length: a }, (_, i) => `${runId}/c1/planner/t${i + 1}`),
+        );
+        const figures = {
+          agents: a,
+          modelCalls: calls,
+          runStatus: result.status,
+          ...analyse(runId, a, requests, spans),
+          serverViewMs: serverView(gaps),
+          cpuCores: cpu.cores,
+          /** CPU per model turn (all roles): unlike the times, it hardly depends on other load on the machine. */
+          cpuMsPerTurn: Object.fromEntries(
+            Object.entries(cpu.seconds).map(([k, v]) => [k, round((v * 1000) / requests.length, 1)]),
+          ),
+        };
+        progress(
+          'overhead',
+          `${a} worker(s), model calls: ${calls}: overhead p50 ${figures.overheadMs.p50} ms, p99 ${figures.overheadMs.p99} ms`,
+        );
+        runs.push(figures);
+      }
   } finally {
     await worker.stop();
     await sim.close();
@@ -183,9 +189,9 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
     remove();
   }
 
-  const main = runs.find((r) => r.agents === 8) ?? runs.at(-1)!;
+  const main = runs.find((r) => r.agents === 8 && r.modelCalls === callModes[0]) ?? runs.at(-1)!;
   const targets: Target[] = runs.map((r) => ({
-    name: `orchestration overhead per step, p50, ${r.agents} worker(s)`,
+    name: `orchestration overhead per step, p50, ${r.agents} worker(s), model calls as ${r.modelCalls === 'local' ? 'local activities' : 'activities'}`,
     target: '<= 25 ms',
     value: r.overheadMs.p50,
     met: r.overheadMs.p50 <= 25,
@@ -193,11 +199,16 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
   const report: BenchReport = {
     bench: 'overhead',
     date: new Date().toISOString(),
-    command: commandFor('overhead', { BENCH_AGENTS: process.env.BENCH_AGENTS, BENCH_TURNS: process.env.BENCH_TURNS }),
+    command: commandFor('overhead', {
+      BENCH_AGENTS: process.env.BENCH_AGENTS,
+      BENCH_TURNS: process.env.BENCH_TURNS,
+      BENCH_MODEL_CALLS: process.env.BENCH_MODEL_CALLS,
+    }),
     machine: machineInfo(cluster.cli),
     durationS: round((Date.now() - began) / 1000),
     parameters: {
       agents: agentCounts,
+      modelCalls: callModes,
       turnsPerAgent: turns,
       toolPerTurn: 'read_file',
       devServer: cluster.settings,
@@ -208,7 +219,7 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
     figures: { runs, main: main.agents },
     targets,
     notes: [
-      "overhead = step period at the simulator − simulator handling − runTool execution; it is the two Temporal activity round trips and two workflow tasks (temporal) plus the activities' own transcript I/O and SDK work (activity).",
+      'overhead = step period at the simulator − simulator handling − runTool execution. temporal = callModel completed → runTool started + runTool completed → next callModel started: with model calls as activities, one eager activity round trip and one workflow task (runTool, read-only, is a local activity inside it); with local model calls, local-activity scheduling inside an open workflow task. activity = the model activity’s own transcript I/O and SDK work.',
     ],
   };
   writeReport(report);

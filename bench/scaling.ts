@@ -20,6 +20,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { ModelCallMode } from '../src/core/schemas';
 import { startSimulator } from '../src/sim';
 import { cpuMeter, rssBytes, startChildWorker, startCluster, waitForPoller, workerEnv } from './lib/cluster';
 import { latencyFor, type LatencyMode } from './lib/latency';
@@ -35,7 +36,7 @@ const P90_MS = 2_000;
 /** Worker settings for the bench (environment of the worker process), sized for 128 agents. */
 export const SCALING_WORKER_ENV = {
   LONGRUN_MAX_CONCURRENT_ACTIVITIES: '400',
-  LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS: '40',
+  LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS: '300',
   LONGRUN_MAX_CACHED_WORKFLOWS: '1000',
   LONGRUN_MODEL_CONCURRENCY: '256',
 };
@@ -54,6 +55,7 @@ export function layoutFor(n: number): Layout {
 export interface ScalingRow {
   n: number;
   latency: LatencyMode;
+  modelCalls: ModelCallMode;
   runStatus: string;
   workers: number;
   modelRequests: number;
@@ -134,6 +136,8 @@ export function efficiencyOf(workerRequests: TimedRequest[], n: number) {
 export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): Promise<BenchReport> {
   const ns = opts.ns ?? (process.env.BENCH_SCALING_N ?? '1,8,32,128').split(',').map(Number);
   const modes = opts.modes ?? ((process.env.BENCH_LATENCY ?? 'deciles,iid').split(',') as LatencyMode[]);
+  // RunInput.modelCalls: model calls as activities (the default) or as local activities.
+  const callModes = (process.env.BENCH_MODEL_CALLS ?? 'activity,local').split(',') as ModelCallMode[];
   const began = Date.now();
   // One run at a time; the scenario looks the current latency mode up per request.
   let mode: LatencyMode = modes[0];
@@ -161,80 +165,83 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
     await waitForPoller(cluster.client, env.LONGRUN_TASK_QUEUE!, 180_000, worker.child);
     idleRssMb = round((rssBytes(worker.pid) ?? 0) / 2 ** 20);
     progress('scaling', `worker pid ${worker.pid} ready (RSS ${idleRssMb} MB), server ${cluster.address}`);
-    for (const m of modes) {
-      for (const n of ns) {
-        mode = m;
-        layoutN = n;
-        const from = timeline.requests.length;
-        let rssPeak = 0;
-        let ticks = 0;
-        const sampler = setInterval(() => {
-          rssPeak = Math.max(rssPeak, rssBytes(worker.pid) ?? 0);
-          if (++ticks % 20 === 0) {
-            const mine = timeline.requests.slice(from);
-            const roles = mine.reduce<Record<string, number>>(
-              (acc, r) => ({ ...acc, [r.role]: (acc[r.role] ?? 0) + 1 }),
-              {},
-            );
-            const open = mine.filter((r) => Number.isNaN(r.sent)).length;
-            progress(
-              'scaling',
-              `  ${m} N=${n} after ${ticks / 2}s: requests ${JSON.stringify(roles)}, awaiting response ${open}`,
-            );
+    for (const calls of callModes)
+      for (const m of modes) {
+        for (const n of ns) {
+          mode = m;
+          layoutN = n;
+          const from = timeline.requests.length;
+          let rssPeak = 0;
+          let ticks = 0;
+          const sampler = setInterval(() => {
+            rssPeak = Math.max(rssPeak, rssBytes(worker.pid) ?? 0);
+            if (++ticks % 20 === 0) {
+              const mine = timeline.requests.slice(from);
+              const roles = mine.reduce<Record<string, number>>(
+                (acc, r) => ({ ...acc, [r.role]: (acc[r.role] ?? 0) + 1 }),
+                {},
+              );
+              const open = mine.filter((r) => Number.isNaN(r.sent)).length;
+              progress(
+                'scaling',
+                `  ${m} N=${n} after ${ticks / 2}s: requests ${JSON.stringify(roles)}, awaiting response ${open}`,
+              );
+            }
+          }, 500);
+          const meter = cpuMeter({ server: cluster.server.pid, worker: worker.pid, simulator: process.pid });
+          const t0 = now();
+          const runId = `bench-scaling-${calls}-${m}-${n}-${Date.now().toString(36)}`;
+          const layout = layoutFor(n);
+          let status = 'error';
+          try {
+            const result = await runToEnd(cluster.client, {
+              taskQueue: env.LONGRUN_TASK_QUEUE!,
+              runId,
+              repo,
+              limits: {
+                maxParallelAgents: n,
+                maxDepth: layout.scopes.length ? 1 : 0,
+                maxTasksPerPlanner: n,
+                maxCycles: 1,
+                workerMaxSteps: TURNS + 5,
+              },
+              timeoutMs: 5 * 60_000,
+              modelCalls: calls,
+            });
+            status = result.status;
+          } finally {
+            clearInterval(sampler);
           }
-        }, 500);
-        const meter = cpuMeter({ server: cluster.server.pid, worker: worker.pid, simulator: process.pid });
-        const t0 = now();
-        const runId = `bench-scaling-${m}-${n}-${Date.now().toString(36)}`;
-        const layout = layoutFor(n);
-        let status = 'error';
-        try {
-          const result = await runToEnd(cluster.client, {
-            taskQueue: env.LONGRUN_TASK_QUEUE!,
-            runId,
-            repo,
-            limits: {
-              maxParallelAgents: n,
-              maxDepth: layout.scopes.length ? 1 : 0,
-              maxTasksPerPlanner: n,
-              maxCycles: 1,
-              workerMaxSteps: TURNS + 5,
-            },
-            timeoutMs: 5 * 60_000,
-          });
-          status = result.status;
-        } finally {
-          clearInterval(sampler);
+          const cpu = meter();
+          const rssEnd = rssBytes(worker.pid) ?? 0;
+          const workerRequests = timeline.requests.slice(from).filter((r) => r.role === 'worker');
+          if (process.env.BENCH_DUMP)
+            fs.writeFileSync(`${process.env.BENCH_DUMP}-${m}-${n}.json`, JSON.stringify(timeline.requests.slice(from)));
+          const row: ScalingRow = {
+            n,
+            latency: m,
+            modelCalls: calls,
+            runStatus: status,
+            ...efficiencyOf(workerRequests, n),
+            rssPeakMb: round(Math.max(rssPeak, rssEnd) / 2 ** 20),
+            rssEndMb: round(rssEnd / 2 ** 20),
+            cpuCores: cpu.cores,
+            cpuMsPerTurn: Object.fromEntries(
+              Object.entries(cpu.seconds).map(([k, v]) => [
+                k,
+                round((v * 1000) / Math.max(1, timeline.requests.length - from), 1),
+              ]),
+            ),
+            runS: round((now() - t0) / 1000, 1),
+          };
+          rows.push(row);
+          progress(
+            'scaling',
+            `${calls} ${m} N=${n}: efficiency ${row.efficiency} (ceiling ${row.ceiling}, per-agent ${row.perAgentEfficiency}), ` +
+              `max in flight ${row.maxInFlight}, wall ${row.wallS}s, RSS peak ${row.rssPeakMb} MB, cpu ${JSON.stringify(cpu.cores)} cores, ${JSON.stringify(row.cpuMsPerTurn)} ms/turn`,
+          );
         }
-        const cpu = meter();
-        const rssEnd = rssBytes(worker.pid) ?? 0;
-        const workerRequests = timeline.requests.slice(from).filter((r) => r.role === 'worker');
-        if (process.env.BENCH_DUMP)
-          fs.writeFileSync(`${process.env.BENCH_DUMP}-${m}-${n}.json`, JSON.stringify(timeline.requests.slice(from)));
-        const row: ScalingRow = {
-          n,
-          latency: m,
-          runStatus: status,
-          ...efficiencyOf(workerRequests, n),
-          rssPeakMb: round(Math.max(rssPeak, rssEnd) / 2 ** 20),
-          rssEndMb: round(rssEnd / 2 ** 20),
-          cpuCores: cpu.cores,
-          cpuMsPerTurn: Object.fromEntries(
-            Object.entries(cpu.seconds).map(([k, v]) => [
-              k,
-              round((v * 1000) / Math.max(1, timeline.requests.length - from), 1),
-            ]),
-          ),
-          runS: round((now() - t0) / 1000, 1),
-        };
-        rows.push(row);
-        progress(
-          'scaling',
-          `${m} N=${n}: efficiency ${row.efficiency} (ceiling ${row.ceiling}, per-agent ${row.perAgentEfficiency}), ` +
-            `max in flight ${row.maxInFlight}, wall ${row.wallS}s, RSS peak ${row.rssPeakMb} MB, cpu ${JSON.stringify(cpu.cores)} cores, ${JSON.stringify(row.cpuMsPerTurn)} ms/turn`,
-        );
       }
-    }
   } catch (err) {
     const log = fs.existsSync(path.join(logDir, 'worker.log'))
       ? fs.readFileSync(path.join(logDir, 'worker.log'), 'utf8')
@@ -248,32 +255,37 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
     remove();
     fs.rmSync(logDir, { recursive: true, force: true });
   }
-  const at = (n: number, m: LatencyMode) => rows.find((r) => r.n === n && r.latency === m);
   const top = Math.max(...ns);
-  const main = at(top, 'deciles') ?? at(top, modes[0]);
-  const targets: Target[] = main
-    ? [
-        {
-          name: `parallel efficiency at N=${top} (${main.latency})`,
-          target: '>= 0.90',
-          value: main.efficiency,
-          met: main.efficiency >= 0.9,
-        },
-        { name: `worker RSS at N=${top}`, target: '<= 1536 MB', value: main.rssPeakMb, met: main.rssPeakMb <= 1536 },
-      ]
-    : [];
+  const targets: Target[] = [];
+  for (const calls of callModes) {
+    const at = (m: LatencyMode) => rows.find((r) => r.n === top && r.latency === m && r.modelCalls === calls);
+    const main = at('deciles') ?? at(modes[0]);
+    if (!main) continue;
+    const label = `N=${top}, ${main.latency}, model calls as ${calls === 'local' ? 'local activities' : 'activities'}`;
+    targets.push(
+      {
+        name: `parallel efficiency (${label})`,
+        target: '>= 0.90',
+        value: main.efficiency,
+        met: main.efficiency >= 0.9,
+      },
+      { name: `worker RSS (${label})`, target: '<= 1536 MB', value: main.rssPeakMb, met: main.rssPeakMb <= 1536 },
+    );
+  }
   const report: BenchReport = {
     bench: 'scaling',
     date: new Date().toISOString(),
     command: commandFor('scaling', {
       BENCH_SCALING_N: process.env.BENCH_SCALING_N,
       BENCH_LATENCY: process.env.BENCH_LATENCY,
+      BENCH_MODEL_CALLS: process.env.BENCH_MODEL_CALLS,
     }),
     machine: machineInfo(cluster.cli),
     durationS: round((Date.now() - began) / 1000),
     parameters: {
       ns,
       latencyModes: modes,
+      modelCalls: callModes,
       latency: { p50Ms: P50_MS, p90Ms: P90_MS, distribution: 'lognormal' },
       turnsPerWorker: TURNS,
       toolPerTurn: 'read_file',

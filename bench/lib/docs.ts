@@ -76,14 +76,14 @@ const RENDER: Record<string, (r: Json) => string> = {
       const sv = f.serverViewMs ?? {};
       parts.push(
         '',
-        `**${f.agents} worker(s)** — ${f.steps} steps, ${f.stepsPerSecond} steps/s; CPU (cores) ${JSON.stringify(f.cpuCores)}; ` +
+        `**${f.agents} worker(s), model calls as ${f.modelCalls === 'local' ? 'local activities' : 'activities'}** — ${f.steps} steps, ${f.stepsPerSecond} steps/s; CPU (cores) ${JSON.stringify(f.cpuCores)}; ` +
           `CPU per model turn (ms) ${JSON.stringify(f.cpuMsPerTurn)}`,
         '',
         table(
           ['Per worker step (ms)', 'p50', 'p90', 'p99', 'max', 'n'],
           [
             row('**orchestration overhead**', f.overheadMs),
-            row('… Temporal: 2 activity round trips + 2 workflow tasks', f.temporalMs),
+            row('… Temporal (between the model activity and the next)', f.temporalMs),
             row('… activities: SDK + transcript I/O', f.activityMs),
             row('excluded: runTool execution', f.excluded?.toolExecMs),
             row('excluded: simulator handling', f.excluded?.simHandlingMs),
@@ -107,6 +107,7 @@ const RENDER: Record<string, (r: Json) => string> = {
       '',
       table(
         [
+          'Model calls',
           'N',
           'Latency',
           'Efficiency',
@@ -122,6 +123,7 @@ const RENDER: Record<string, (r: Json) => string> = {
           'CPU ms per turn server / worker',
         ],
         rows.map((x) => [
+          x.modelCalls ?? 'activity',
           x.n,
           x.latency,
           `**${x.efficiency}**`,

@@ -31,6 +31,7 @@ export async function runToEnd(
     limits: Partial<Limits>;
     timeoutMs: number;
     testCommand?: string;
+    modelCalls?: RunInput['modelCalls'];
   },
 ): Promise<RunResult> {
   const input: RunInput = {
@@ -39,6 +40,7 @@ export async function runToEnd(
     models: BENCH_MODELS as RunInput['models'],
     limits: opts.limits,
     ...(opts.testCommand ? { testCommand: opts.testCommand } : {}),
+    ...(opts.modelCalls ? { modelCalls: opts.modelCalls } : {}),
   };
   const handle = await client.workflow.start('autonomousRun', {
     taskQueue: opts.taskQueue,
