@@ -7,6 +7,7 @@ import { createSampleRepo } from '../../src/demo/sample-repo';
 import { teamScenario } from '../../src/demo/team-scenario';
 import type { RunResult } from '../../src/workflows/definitions';
 import { startHarness, TEST_MODELS, type Harness } from '../helpers/harness';
+import { saveHistories } from '../helpers/histories';
 import { testEnv } from '../helpers/temporal';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -112,5 +113,7 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
     }
     // The judge stays an activity: it runs in the run workflow, away from its transcript's host.
     expect(p.get(runId)!.activities).toContain('callModel');
+    // Local-activity markers must replay too (replay.test.ts).
+    await saveHistories(env, runId, 'local-model-calls', 8);
   });
 });
