@@ -1,26 +1,4 @@
-import { z } from 'zod';
-import { PROVIDERS, ROLES, type ProviderName, type Role, type RoleModels } from '../core/types';
-
-/** Schema of one role's model settings in run input (all optional: defaults fill the gaps). */
-export const modelSettingsSchema = z
-  .object({
-    provider: z.enum(PROVIDERS),
-    model: z.string().min(1),
-    maxTokens: z.number().int().positive(),
-    temperature: z.number().min(0).max(2),
-    reasoningEffort: z.enum(['low', 'medium', 'high']),
-    contextWindow: z.number().int().positive(),
-  })
-  .partial()
-  .strict();
-
-export const roleModelsSchema = z
-  .object(
-    Object.fromEntries(ROLES.map((r) => [r, modelSettingsSchema.optional()])) as {
-      [K in Role]: z.ZodOptional<typeof modelSettingsSchema>;
-    },
-  )
-  .strict();
+import { ROLES, type ProviderName, type Role, type RoleModels } from '../core/types';
 
 /** Where each provider's credentials and endpoint come from. Only the worker's environment: never workflow input. */
 export const PROVIDER_ENV: Record<ProviderName, { key: string; keyRequired: boolean; baseUrl: string }> = {

@@ -1,6 +1,10 @@
 import { ROLES } from '../../src/core/types';
 import { defaultProvider, resolveModels } from '../../src/models/defaults';
-import { checkProviderKeys, roleModelsSchema } from '../../src/models/settings';
+import { runInputSchema } from '../../src/core/schemas';
+import { checkProviderKeys } from '../../src/models/settings';
+
+// The run input's `models` field: the one schema of per-role model settings.
+const roleModelsSchema = runInputSchema.shape.models.unwrap();
 
 describe('resolveModels', () => {
   test('defaults: a strong planner and judge, a fast worker, a cheap compactor; all priced', () => {
