@@ -107,20 +107,32 @@ async function pruneWorktrees(hubPath: string, opts: { clearStaleAddLocks?: bool
   });
 }
 
+/** When this process started: a lock file older than that was left by a process that is gone. */
+const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
+
 /** `git worktree add` takes milliseconds with --no-checkout: an "initializing" lock this old belongs to a dead one. */
 const STALE_ADD_LOCK_MS = 60_000;
+/** …and one that predates this process by this much was left by a git of a process that is gone (a crashed worker). */
+const STALE_ADD_LOCK_BEFORE_START_MS = 2_000;
 
 /**
  * A `git worktree add` killed midway (a worker crash) leaves its registration locked as "initializing", which
  * `git worktree prune` keeps forever and which makes every later add of that path fail ("missing but locked").
- * Only git's own "initializing" marker is cleared, and only when old: a user's `git worktree lock` stays.
+ * Only git's own "initializing" marker is cleared, and only when old: a user's `git worktree lock` stays. "Old" is a
+ * minute, or a couple of seconds for a lock made before this process started: the crash suite's retries come within
+ * seconds of a kill, well inside the minute (found by its long version, on the verification checkout).
  */
+export function isStaleAddLock(mtimeMs: number, now = Date.now(), processStartedMs = PROCESS_STARTED_MS): boolean {
+  const age = now - mtimeMs;
+  return age >= STALE_ADD_LOCK_MS || (mtimeMs < processStartedMs && age > STALE_ADD_LOCK_BEFORE_START_MS);
+}
+
 async function clearStaleAddLocks(hubPath: string): Promise<void> {
   const admin = path.join(hubPath, 'worktrees');
   for (const name of await fs.readdir(admin).catch(() => [] as string[])) {
     const lock = path.join(admin, name, 'locked');
     const stat = await fs.stat(lock).catch(() => null);
-    if (!stat || Date.now() - stat.mtimeMs < STALE_ADD_LOCK_MS) continue;
+    if (!stat || !isStaleAddLock(stat.mtimeMs)) continue;
     if ((await fs.readFile(lock, 'utf8').catch(() => '')).trim() === 'initializing') await fs.rm(lock, { force: true });
   }
 }
@@ -184,8 +196,6 @@ export async function addTaskWorktree(hubPath: string, wt: string, branch: strin
   await addWorktree(hubPath, wt, resume ? [wt, branch] : ['-B', branch, wt, tip]);
 }
 
-/** When this process started: a lock file older than that was left by a process that is gone. */
-const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
 
 /**
  * git leaves its lock files behind when it is killed mid-command (a worker crash): `index.lock` and `HEAD.lock` in

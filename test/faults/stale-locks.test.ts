@@ -1,6 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { paths, safeName } from '../../src/config';
+import { isStaleAddLock } from '../../src/workspace/worktree';
 import { fixture, userGit, type Fixture } from '../workspace/fixtures';
 
 /**
@@ -99,5 +100,16 @@ describe('leftovers of a crashed worker process', () => {
     const receipt = await fx.acts.verifyTarget({ runId, testCommand: 'sh test.sh' });
     expect(receipt.passed).toBe(true);
     expect(await fs.readdir(path.join(fx.home, 'worktrees', safeName(runId)))).toEqual([]);
+  });
+
+  it("tells a killed `git worktree add`'s lock from a live one: a minute old, or made before this process started", () => {
+    const started = 1_000_000;
+    // Left by the process before a crash, seen by its successor seconds later (the crash suite's case).
+    expect(isStaleAddLock(started - 3_000, started + 2_000, started)).toBe(true);
+    // Made by a git of this process (or of a live neighbour) moments ago: it may still be running.
+    expect(isStaleAddLock(started + 1_000, started + 2_000, started)).toBe(false);
+    expect(isStaleAddLock(started - 500, started + 1_000, started)).toBe(false);
+    // Any lock a minute old: no `worktree add --no-checkout` takes that long.
+    expect(isStaleAddLock(started + 1_000, started + 61_000, started)).toBe(true);
   });
 });
