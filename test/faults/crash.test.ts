@@ -33,7 +33,7 @@ import { WorkerProcess } from './helpers/worker-process';
  */
 const KILLS = LONG ? 20 : 10;
 /** Extra read turns per worker make the run long enough to spread the kills over it. */
-const EXPLORE_TURNS = LONG ? 16 : 12;
+const EXPLORE_TURNS = 16;
 const SEED = Number(process.env.LONGRUN_FAULTS_SEED ?? Date.now() % 100_000);
 const RUN_TIMEOUT_MS = (LONG ? 40 : 20) * 60_000;
 /**
