@@ -48,12 +48,7 @@ export class ArtifactStore {
   }
 
   async readEntry(id: string, index: number): Promise<ChatMessage> {
-    try {
-      return JSON.parse(await fs.readFile(this.entry(id, index), 'utf8')) as ChatMessage;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missing(id, index, this.root);
-      throw err;
-    }
+    return this.entryAt(id, index);
   }
 
   /**
@@ -61,16 +56,16 @@ export class ArtifactStore {
    * (tens of microseconds) costs less than a thread-pool round trip each (measured in bench/overhead.ts).
    */
   async read(ref: TranscriptRef): Promise<ChatMessage[]> {
-    const out: ChatMessage[] = [];
-    for (let i = 0; i < ref.length; i++) {
-      try {
-        out.push(JSON.parse(fsSync.readFileSync(this.entry(ref.id, i), 'utf8')) as ChatMessage);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Promise.reject(missing(ref.id, i, this.root));
-        throw err;
-      }
+    return Array.from({ length: ref.length }, (_, i) => this.entryAt(ref.id, i));
+  }
+
+  private entryAt(id: string, index: number): ChatMessage {
+    try {
+      return JSON.parse(fsSync.readFileSync(this.entry(id, index), 'utf8')) as ChatMessage;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missing(id, index, this.root);
+      throw err;
     }
-    return out;
   }
 
   /** Writes messages starting at `from` and returns the new ref. */
