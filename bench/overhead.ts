@@ -20,7 +20,6 @@
  * Run alone: npx ts-node --transpile-only bench/overhead.ts   (BENCH_AGENTS=1,8 and BENCH_TURNS=20 are the defaults)
  */
 import type { LogEntry } from '@temporalio/worker';
-import type { ModelCallMode } from '../src/core/schemas';
 import { startSimulator } from '../src/sim';
 import { cpuMeter, installBenchRuntime, startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
 import { gapsOfWorkflows, type Gaps } from './lib/history-gaps';
@@ -34,7 +33,7 @@ import {
   type BenchReport,
   type Target,
 } from './lib/report';
-import { runToEnd, sampleRepo } from './lib/runs';
+import { modelCallModes, runToEnd, sampleRepo } from './lib/runs';
 import { benchTeam, taskTitle } from './lib/team';
 import { now, recordTimeline, type TimedRequest } from './lib/timeline';
 
@@ -111,7 +110,7 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
   const agentCounts = opts.agents ?? (process.env.BENCH_AGENTS ?? '1,8').split(',').map(Number);
   const turns = opts.turns ?? Number(process.env.BENCH_TURNS ?? 20);
   // RunInput.modelCalls: model calls as activities (the default) or as local activities.
-  const callModes = (process.env.BENCH_MODEL_CALLS ?? 'activity,local').split(',') as ModelCallMode[];
+  const callModes = modelCallModes();
   const began = Date.now();
 
   // Activity spans, timed on this process's clock when the SDK logs them.

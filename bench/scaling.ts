@@ -25,7 +25,7 @@ import { startSimulator } from '../src/sim';
 import { cpuMeter, rssBytes, startChildWorker, startCluster, waitForPoller, workerEnv } from './lib/cluster';
 import { latencyFor, type LatencyMode } from './lib/latency';
 import { commandFor, machineInfo, progress, round, writeReport, type BenchReport, type Target } from './lib/report';
-import { runToEnd, sampleRepo } from './lib/runs';
+import { modelCallModes, runToEnd, sampleRepo } from './lib/runs';
 import { benchTeam, type Layout } from './lib/team';
 import { now, recordTimeline, type TimedRequest } from './lib/timeline';
 
@@ -140,7 +140,7 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
   const ns = opts.ns ?? (process.env.BENCH_SCALING_N ?? '1,8,32,128').split(',').map(Number);
   const modes = opts.modes ?? ((process.env.BENCH_LATENCY ?? 'deciles,iid').split(',') as LatencyMode[]);
   // RunInput.modelCalls: model calls as activities (the default) or as local activities.
-  const callModes = (process.env.BENCH_MODEL_CALLS ?? 'activity,local').split(',') as ModelCallMode[];
+  const callModes = modelCallModes();
   const began = Date.now();
   // One run at a time; the scenario looks the current latency mode up per request.
   let mode: LatencyMode = modes[0];

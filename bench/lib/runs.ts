@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { createSampleRepo } from '../../src/demo/sample-repo';
-import type { Limits, RunInput } from '../../src/core/schemas';
+import { MODEL_CALL_MODES, type Limits, type ModelCallMode, type RunInput } from '../../src/core/schemas';
 import type { RunResult } from '../../src/workflows/definitions';
 
 /** Real model names (prices apply), both SDKs: planners on OpenAI's wire, workers and the judge on Anthropic's. */
@@ -75,4 +75,13 @@ export async function listTree(client: Client, prefix: string): Promise<TreeRun[
     });
   }
   return out;
+}
+
+/** BENCH_MODEL_CALLS: the RunInput.modelCalls modes a bench runs each case with (default: both). */
+export function modelCallModes(env: NodeJS.ProcessEnv = process.env): ModelCallMode[] {
+  const modes = (env.BENCH_MODEL_CALLS ?? MODEL_CALL_MODES.join(',')).split(',').map((m) => m.trim());
+  const bad = modes.filter((m) => !(MODEL_CALL_MODES as readonly string[]).includes(m));
+  if (bad.length)
+    throw new Error(`BENCH_MODEL_CALLS: unknown mode(s) ${bad.join(', ')}; use ${MODEL_CALL_MODES.join(', ')}`);
+  return modes as ModelCallMode[];
 }
