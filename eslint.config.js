@@ -4,7 +4,18 @@ const tseslint = require('typescript-eslint');
 const nodeBuiltins = require('module').builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 module.exports = tseslint.config(
-  { ignores: ['**/_*', 'scripts/*.js', 'node_modules/**', 'dist/**', 'coverage/**', 'bin/**', 'eslint.config.js', 'jest.config.js'] },
+  {
+    ignores: [
+      '**/_*',
+      'scripts/*.js',
+      'node_modules/**',
+      'dist/**',
+      'coverage/**',
+      'bin/**',
+      'eslint.config.js',
+      'jest.config.js',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     languageOptions: {
@@ -24,9 +35,16 @@ module.exports = tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code must be deterministic: no Node built-ins.',
+          })),
           patterns: [
-            { group: ['**/activities/*', '!**/activities/types'], allowTypeImports: true, message: 'Import activities as types only.' },
+            {
+              group: ['**/activities/*', '!**/activities/types'],
+              allowTypeImports: true,
+              message: 'Import activities as types only.',
+            },
           ],
         },
       ],

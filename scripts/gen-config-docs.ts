@@ -409,7 +409,11 @@ function headerComment(file: string): string | null {
 function helpOf(cmd: Command): string {
   cmd.configureOutput({ getOutHelpWidth: () => 110, getOutHasColors: () => false });
   // Defaults that are paths in this checkout (e.g. the sim's scenario) read the same on every machine.
-  return cmd.helpInformation().trimEnd().split(ROOT + path.sep).join('<longrun>/');
+  return cmd
+    .helpInformation()
+    .trimEnd()
+    .split(ROOT + path.sep)
+    .join('<longrun>/');
 }
 
 export function renderCliDocs(): string {

@@ -57,7 +57,11 @@ export function createTranscriptActivities(deps: { store: ArtifactStore; prompts
     return { ...ref, tokens: tokensOf(messages) };
   }
 
-  async function appendMessages(req: { transcriptId: string; from: number; messages: ChatMessage[] }): Promise<TranscriptRef> {
+  async function appendMessages(req: {
+    transcriptId: string;
+    from: number;
+    messages: ChatMessage[];
+  }): Promise<TranscriptRef> {
     return store.append(req.transcriptId, req.from, req.messages);
   }
 
@@ -83,7 +87,8 @@ export function createTranscriptActivities(deps: { store: ArtifactStore; prompts
   }): Promise<{ transcript: TranscriptRef; tokens: number }> {
     const [system, task] = [await store.readEntry(req.source.id, 0), await store.readEntry(req.source.id, 1)];
     const reply = await store.readEntry(req.compactor.id, req.compactor.length - 1);
-    const summary = reply.role === 'assistant' && reply.content.trim() ? reply.content : '(the compactor returned no summary)';
+    const summary =
+      reply.role === 'assistant' && reply.content.trim() ? reply.content : '(the compactor returned no summary)';
     const messages: ChatMessage[] = [
       system,
       {

@@ -23,7 +23,13 @@ export function estimateCall(model: ResolvedModel, contextTokens: number): { cos
 }
 
 /** Why a call may not start under this lease, or null when it may. */
-export function refuseCall(lease: Lease, spent: Usage, model: ResolvedModel, contextTokens: number, now: number): string | null {
+export function refuseCall(
+  lease: Lease,
+  spent: Usage,
+  model: ResolvedModel,
+  contextTokens: number,
+  now: number,
+): string | null {
   if (now >= lease.deadline) return 'the run reached maxWallHours';
   const est = estimateCall(model, contextTokens);
   if (lease.costUsd !== null && spent.costUsd + est.costUsd > lease.costUsd) {
@@ -46,8 +52,13 @@ export function remaining(lease: Lease, spent: Usage): Lease {
 
 /** Carves a child's lease out of what is free: an equal share among `ways`, at least one worst-case call if free allows. */
 export function carve(free: Lease, ways: number, minimum: { costUsd: number; tokens: number }): Lease {
-  const share = (v: number | null, min: number) => (v === null ? null : Math.min(v, Math.max(v / Math.max(1, ways), min)));
-  return { costUsd: share(free.costUsd, minimum.costUsd), tokens: share(free.tokens, minimum.tokens), deadline: free.deadline };
+  const share = (v: number | null, min: number) =>
+    v === null ? null : Math.min(v, Math.max(v / Math.max(1, ways), min));
+  return {
+    costUsd: share(free.costUsd, minimum.costUsd),
+    tokens: share(free.tokens, minimum.tokens),
+    deadline: free.deadline,
+  };
 }
 
 /** Usage expressed as a lease amount, to subtract from a lease. */

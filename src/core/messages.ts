@@ -18,7 +18,10 @@ export function compactHandoff(h: Handoff): Handoff {
 
 export function handoffsMessage(handoffs: Handoff[], stillRunning: number): string {
   const parts = handoffs.map((h) => {
-    const lines = [`### ${h.taskId}: ${h.title} — ${h.status}${h.commit ? ` (${h.commit.slice(0, 10)})` : ''}`, h.summary];
+    const lines = [
+      `### ${h.taskId}: ${h.title} — ${h.status}${h.commit ? ` (${h.commit.slice(0, 10)})` : ''}`,
+      h.summary,
+    ];
     if (h.notes) lines.push(`Notes: ${h.notes}`);
     if (h.concerns.length) lines.push(`Concerns:\n${h.concerns.map((c) => `- ${c}`).join('\n')}`);
     if (h.deviations.length) lines.push(`Deviations:\n${h.deviations.map((c) => `- ${c}`).join('\n')}`);
@@ -36,7 +39,10 @@ export function handoffsMessage(handoffs: Handoff[], stillRunning: number): stri
   ].join('\n');
 }
 
-export function guidanceMessage(guidance: string[], queued: Array<{ kind: string; spec: { title?: string; scope?: string } }>): string {
+export function guidanceMessage(
+  guidance: string[],
+  queued: Array<{ kind: string; spec: { title?: string; scope?: string } }>,
+): string {
   const q = queued.map((w) => `- ${w.kind === 'task' ? w.spec.title : `sub-planner: ${w.spec.scope}`}`).join('\n');
   return [
     `The operator sent new guidance:\n${guidance.map((g) => `> ${g}`).join('\n')}`,

@@ -1,7 +1,15 @@
 import type { CallUsage, Role, Usage, UsageByRole } from './types';
 
 export function emptyUsage(): Usage {
-  return { calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0, unpricedCalls: 0 };
+  return {
+    calls: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    costUsd: 0,
+    unpricedCalls: 0,
+  };
 }
 
 export function addCall(usage: Usage, call: CallUsage): Usage {

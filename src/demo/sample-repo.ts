@@ -7,11 +7,15 @@ import * as path from 'node:path';
  * end-to-end tests run a team of simulated agents on it; CHANGELOG.md is where their work collides.
  */
 export const SAMPLE_FILES: Record<string, string> = {
-  'package.json': JSON.stringify({ name: 'calc', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2) + '\n',
+  'package.json':
+    JSON.stringify({ name: 'calc', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2) +
+    '\n',
   'README.md': '# calc\n\nA tiny arithmetic library.\n',
-  'AGENTS.md': '# Notes for agents\n\n- Run `node test.js` before you finish.\n- Every change gets a line in CHANGELOG.md under "Unreleased".\n',
+  'AGENTS.md':
+    '# Notes for agents\n\n- Run `node test.js` before you finish.\n- Every change gets a line in CHANGELOG.md under "Unreleased".\n',
   'CHANGELOG.md': '# Changelog\n\n## Unreleased\n<!-- entries -->\n\n## 1.0.0\n- First release.\n',
-  'lib/math.js': "exports.add = (a, b) => a + b;\n// BUG: sub adds instead of subtracting.\nexports.sub = (a, b) => a + b;\n",
+  'lib/math.js':
+    'exports.add = (a, b) => a + b;\n// BUG: sub adds instead of subtracting.\nexports.sub = (a, b) => a + b;\n',
   'test.js': [
     "const fs = require('fs');",
     "const path = require('path');",
@@ -28,7 +32,8 @@ export const SAMPLE_FILES: Record<string, string> = {
     'process.exit(failed ? 1 : 0);',
     '',
   ].join('\n'),
-  'tests/math.test.js': "const assert = require('assert');\nconst m = require('../lib/math');\nassert.strictEqual(m.add(2, 3), 5);\nassert.strictEqual(m.sub(5, 3), 2);\n",
+  'tests/math.test.js':
+    "const assert = require('assert');\nconst m = require('../lib/math');\nassert.strictEqual(m.add(2, 3), 5);\nassert.strictEqual(m.sub(5, 3), 2);\n",
 };
 
 export function createSampleRepo(dir: string): string {
@@ -38,10 +43,14 @@ export function createSampleRepo(dir: string): string {
     fs.writeFileSync(path.join(dir, file), content);
   }
   const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=demo', '-c', 'user.email=demo@localhost', '-c', 'init.defaultBranch=main', ...args], {
-      cwd: dir,
-      stdio: 'pipe',
-    });
+    execFileSync(
+      'git',
+      ['-c', 'user.name=demo', '-c', 'user.email=demo@localhost', '-c', 'init.defaultBranch=main', ...args],
+      {
+        cwd: dir,
+        stdio: 'pipe',
+      },
+    );
   git('init', '-q');
   git('add', '-A');
   git('commit', '-qm', 'calc 1.0.0');

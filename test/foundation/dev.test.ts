@@ -11,7 +11,10 @@ const BIN = path.join(__dirname, '..', '..', 'bin', 'longrun.js');
 function startDev(home: string, port: number, uiPort: number): Promise<{ child: ChildProcess; output: () => string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, LONGRUN_HOME: home, TEMPORAL_CLI_PATH: temporalCli() };
   delete env.TEMPORAL_ADDRESS;
-  const child = spawn(process.execPath, [BIN, 'dev', '--port', String(port), '--ui-port', String(uiPort)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -40,7 +43,8 @@ describe('longrun dev', () => {
   it('serves Temporal and the Web UI, polls `longrun`, stops on Ctrl-C and keeps workflows across restarts', async () => {
     const [port, uiPort] = [await freePort(), await freePort()];
     const address = `127.0.0.1:${port}`;
-    const cli = (...args: string[]) => execFileSync(temporalCli(), [...args, '--address', address], { encoding: 'utf8' });
+    const cli = (...args: string[]) =>
+      execFileSync(temporalCli(), [...args, '--address', address], { encoding: 'utf8' });
 
     const first = await startDev(home, port, uiPort);
     expect(cli('operator', 'cluster', 'health')).toContain('SERVING');
@@ -49,7 +53,16 @@ describe('longrun dev', () => {
     expect(cli('task-queue', 'describe', '--task-queue', 'longrun', '-o', 'json')).toMatch(/"identity"/i);
     expect(cli('operator', 'search-attribute', 'list')).toContain('LongrunCostUsd');
     // A workflow nobody runs: it must still be listed after a restart.
-    cli('workflow', 'start', '--task-queue', 'nobody-polls-this', '--type', 'placeholder', '--workflow-id', 'survives-restart');
+    cli(
+      'workflow',
+      'start',
+      '--task-queue',
+      'nobody-polls-this',
+      '--type',
+      'placeholder',
+      '--workflow-id',
+      'survives-restart',
+    );
     expect(await stopDev(first.child)).toBe(0);
     expect(first.output()).toContain('stopping the Temporal dev server');
     expect(() => cli('operator', 'cluster', 'health')).toThrow();

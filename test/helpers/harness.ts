@@ -28,7 +28,11 @@ export interface Harness {
 }
 
 /** A simulator, a longrun worker process (in-process) on its own task queue, and a state dir, for one test file. */
-export async function startHarness(env: TestWorkflowEnvironment, scenario: Scenario, extraEnv: NodeJS.ProcessEnv = {}): Promise<Harness> {
+export async function startHarness(
+  env: TestWorkflowEnvironment,
+  scenario: Scenario,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<Harness> {
   const sim = await startSimulator({ scenario });
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-home-'));
   const taskQueue = uniqueTaskQueue('run');

@@ -8,7 +8,8 @@ import { installRuntime } from '../../src/workers/runtime';
 export async function testEnv(): Promise<TestWorkflowEnvironment> {
   const address = process.env.LONGRUN_TEST_TEMPORAL_ADDRESS;
   installRuntime({ LONGRUN_LOG_LEVEL: process.env.LONGRUN_LOG_LEVEL ?? 'WARN' }); // before anything creates the runtime
-  if (!address) throw new Error('LONGRUN_TEST_TEMPORAL_ADDRESS is not set: run tests through jest (test/setup/global-setup.ts)');
+  if (!address)
+    throw new Error('LONGRUN_TEST_TEMPORAL_ADDRESS is not set: run tests through jest (test/setup/global-setup.ts)');
   return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
 }
 

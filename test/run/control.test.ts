@@ -40,8 +40,26 @@ describe('live control of a run (temporal workflow signal / query / update)', ()
   const start = async (runId: string, extra: Record<string, unknown> = {}) => {
     const repo = createSampleRepo(fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-control-')));
     repos.push(repo);
-    const input = { repo, goal: 'Fix the failing test and add helpers.', testCommand: 'node test.js', models: TEST_MODELS, limits: { maxParallelAgents: 2, maxCycles: 3, maxDepth: 1 }, ...extra };
-    await cli('workflow', 'start', '--task-queue', h.taskQueue, '--type', 'autonomousRun', '--workflow-id', runId, '--input', JSON.stringify(input));
+    const input = {
+      repo,
+      goal: 'Fix the failing test and add helpers.',
+      testCommand: 'node test.js',
+      models: TEST_MODELS,
+      limits: { maxParallelAgents: 2, maxCycles: 3, maxDepth: 1 },
+      ...extra,
+    };
+    await cli(
+      'workflow',
+      'start',
+      '--task-queue',
+      h.taskQueue,
+      '--type',
+      'autonomousRun',
+      '--workflow-id',
+      runId,
+      '--input',
+      JSON.stringify(input),
+    );
     return repo;
   };
   const status = async (runId: string): Promise<RunStatusView> =>
@@ -75,7 +93,12 @@ describe('live control of a run (temporal workflow signal / query / update)', ()
     // Running workers handed off (abandoned or merged) and nothing new started: fewer tasks than planned.
     const c1 = result.history[0];
     expect(c1.tasks.merged + c1.tasks.failed + c1.tasks.abandoned).toBeLessThan(6);
-    expect(await taskWorkflows(runId)).toBe(c1.tasks.merged + c1.tasks.failed + c1.tasks.abandoned - (result.history[0].unmerged.filter((u) => u.taskId.includes('/s')).length));
+    expect(await taskWorkflows(runId)).toBe(
+      c1.tasks.merged +
+        c1.tasks.failed +
+        c1.tasks.abandoned -
+        result.history[0].unmerged.filter((u) => u.taskId.includes('/s')).length,
+    );
     await saveHistories(env, runId, 'stop');
   });
 
@@ -101,13 +124,39 @@ describe('live control of a run (temporal workflow signal / query / update)', ()
     const runId = `replan-${Date.now().toString(36)}`;
     const repo = await start(runId);
     await until('a worker to run', async () => ((await status(runId)).activeAgents.worker ?? 0) > 0);
-    await cli('workflow', 'signal', '--workflow-id', runId, '--name', 'replan', '--input', JSON.stringify({ guidance: 'Also add a LICENSE file (MIT).' }));
-    const ack = JSON.parse(await cli('workflow', 'update', 'execute', '--workflow-id', runId, '--name', 'guide', '--input', JSON.stringify({ guidance: 'Keep the LICENSE short.' }), '-o', 'json'));
+    await cli(
+      'workflow',
+      'signal',
+      '--workflow-id',
+      runId,
+      '--name',
+      'replan',
+      '--input',
+      JSON.stringify({ guidance: 'Also add a LICENSE file (MIT).' }),
+    );
+    const ack = JSON.parse(
+      await cli(
+        'workflow',
+        'update',
+        'execute',
+        '--workflow-id',
+        runId,
+        '--name',
+        'guide',
+        '--input',
+        JSON.stringify({ guidance: 'Keep the LICENSE short.' }),
+        '-o',
+        'json',
+      ),
+    );
     expect(JSON.stringify(ack)).toContain('"accepted":true');
 
     const result: RunResult = await env.client.workflow.getHandle(runId).result();
     expect(result.status).toBe('done');
-    const files = execFileSync('git', ['ls-tree', '-r', '--name-only', `longrun/${runId}`], { cwd: repo, encoding: 'utf8' });
+    const files = execFileSync('git', ['ls-tree', '-r', '--name-only', `longrun/${runId}`], {
+      cwd: repo,
+      encoding: 'utf8',
+    });
     expect(files.split('\n')).toContain('LICENSE');
     const plannerSaw = h.sim.requests.some((r) => JSON.stringify(r.body).includes('Also add a LICENSE file (MIT).'));
     expect(plannerSaw).toBe(true);
@@ -118,10 +167,16 @@ describe('live control of a run (temporal workflow signal / query / update)', ()
     await start(runId);
     await until('a worker to run', async () => ((await status(runId)).activeAgents.worker ?? 0) > 0);
     await cli('workflow', 'cancel', '--workflow-id', runId);
-    const err = await env.client.workflow.getHandle(runId).result().catch((e: unknown) => e);
+    const err = await env.client.workflow
+      .getHandle(runId)
+      .result()
+      .catch((e: unknown) => e);
     expect(String((err as Error).cause ?? err)).toMatch(/cancel/i);
     const worktrees = path.join(h.home, 'worktrees', runId);
-    await until('worktrees to be cleaned up', async () => !fs.existsSync(worktrees) || fs.readdirSync(worktrees).length === 0);
+    await until(
+      'worktrees to be cleaned up',
+      async () => !fs.existsSync(worktrees) || fs.readdirSync(worktrees).length === 0,
+    );
     const desc = await env.client.workflow.getHandle(`${runId}/c1/planner`).describe();
     expect(desc.status.name).toBe('CANCELLED');
   });
@@ -131,7 +186,17 @@ describe('live control of a run (temporal workflow signal / query / update)', ()
     await start(runId);
     let message = '';
     try {
-      await cli('workflow', 'update', 'execute', '--workflow-id', runId, '--name', 'guide', '--input', '{"guidance":""}');
+      await cli(
+        'workflow',
+        'update',
+        'execute',
+        '--workflow-id',
+        runId,
+        '--name',
+        'guide',
+        '--input',
+        '{"guidance":""}',
+      );
     } catch (err) {
       message = String((err as { stderr?: string }).stderr ?? err);
     }

@@ -39,8 +39,18 @@ describe('autonomousRun end to end (real dev server, real git, both SDKs against
     };
     // Started with the real Temporal CLI, as a user would.
     execFileSync(temporalCli(), [
-      'workflow', 'start', '--address', env.address, '--task-queue', h.taskQueue, '--type', 'autonomousRun',
-      '--workflow-id', runId, '--input', JSON.stringify(input),
+      'workflow',
+      'start',
+      '--address',
+      env.address,
+      '--task-queue',
+      h.taskQueue,
+      '--type',
+      'autonomousRun',
+      '--workflow-id',
+      runId,
+      '--input',
+      JSON.stringify(input),
     ]);
     const result: RunResult = await env.client.workflow.getHandle(runId).result();
 
@@ -50,7 +60,10 @@ describe('autonomousRun end to end (real dev server, real git, both SDKs against
     expect(result.history[1].verdict?.decision).toBe('done');
     expect(result.lastReceipt?.passed).toBe(true);
     expect(result.history.flatMap((c) => c.unmerged)).toEqual([]);
-    expect(result.history.map((c) => c.tasks)).toEqual([{ merged: 6, failed: 0, abandoned: 0 }, { merged: 1, failed: 0, abandoned: 0 }]);
+    expect(result.history.map((c) => c.tasks)).toEqual([
+      { merged: 6, failed: 0, abandoned: 0 },
+      { merged: 1, failed: 0, abandoned: 0 },
+    ]);
     expect(result.tasks.merged).toBe(7); // 4 root tasks + 2 from the sub-planner + docs in cycle 2
     expect(result.tasks.failed).toBe(0);
     expect(result.usage.worker?.calls).toBeGreaterThan(0);
@@ -63,7 +76,9 @@ describe('autonomousRun end to end (real dev server, real git, both SDKs against
     const subIds: string[] = [];
     for await (const wf of subplanners) subIds.push(wf.workflowId);
     expect(subIds).toContain(`${runId}/c1/planner/s1`);
-    const conflicts = h.sim.requests.filter((r) => JSON.stringify(r.body).includes('Not merged: your branch conflicts'));
+    const conflicts = h.sim.requests.filter((r) =>
+      JSON.stringify(r.body).includes('Not merged: your branch conflicts'),
+    );
     expect(conflicts.length).toBeGreaterThan(0);
 
     // The user's repository has the result branch with every change; nothing else moved.
@@ -71,15 +86,25 @@ describe('autonomousRun end to end (real dev server, real git, both SDKs against
     expect(result.resultBranch).toBe(branch);
     expect(git(repo, 'rev-parse', '--abbrev-ref', 'HEAD').trim()).toBe('main');
     const files = git(repo, 'ls-tree', '-r', '--name-only', branch).split('\n');
-    for (const f of ['lib/clamp.js', 'lib/mean.js', 'lib/max.js', 'lib/geometry/area.js', 'lib/geometry/perimeter.js', 'tests/clamp.test.js']) {
+    for (const f of [
+      'lib/clamp.js',
+      'lib/mean.js',
+      'lib/max.js',
+      'lib/geometry/area.js',
+      'lib/geometry/perimeter.js',
+      'tests/clamp.test.js',
+    ]) {
       expect(files).toContain(f);
     }
     expect(git(repo, 'show', `${branch}:lib/math.js`)).toContain('a - b');
     const changelog = git(repo, 'show', `${branch}:CHANGELOG.md`);
     expect(changelog).not.toMatch(/<<<<<<<|>>>>>>>/);
-    for (const t of ['clamp', 'mean', 'max', 'area', 'perimeter', 'Fix sub', 'Document']) expect(changelog).toContain(t);
+    for (const t of ['clamp', 'mean', 'max', 'area', 'perimeter', 'Fix sub', 'Document'])
+      expect(changelog).toContain(t);
     // Each task merged exactly once.
-    const trailers = git(repo, 'log', '--first-parent', branch, '--format=%(trailers:key=Longrun-Task,valueonly)').split('\n').filter(Boolean);
+    const trailers = git(repo, 'log', '--first-parent', branch, '--format=%(trailers:key=Longrun-Task,valueonly)')
+      .split('\n')
+      .filter(Boolean);
     expect(new Set(trailers).size).toBe(trailers.length);
     expect(trailers.length).toBeGreaterThanOrEqual(7);
 

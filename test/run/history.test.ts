@@ -45,7 +45,15 @@ describe('history stays small: continue-as-new paths under a lowered suggestCont
     const handle = await env.client.workflow.start('autonomousRun', {
       taskQueue: h.taskQueue,
       workflowId: runId,
-      args: [{ repo, goal: 'Fix the failing test, add helpers, document.', testCommand: 'node test.js', models: TEST_MODELS, limits: { maxParallelAgents: 3, maxCycles: 3, maxDepth: 1 } }],
+      args: [
+        {
+          repo,
+          goal: 'Fix the failing test, add helpers, document.',
+          testCommand: 'node test.js',
+          models: TEST_MODELS,
+          limits: { maxParallelAgents: 3, maxCycles: 3, maxDepth: 1 },
+        },
+      ],
     });
     const result: RunResult = await handle.result();
     expect(result.status).toBe('done');
@@ -54,7 +62,9 @@ describe('history stays small: continue-as-new paths under a lowered suggestCont
 
     const runsPerWorkflow = new Map<string, number>();
     let maxEvents = 0;
-    for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${runId}" OR WorkflowId STARTS_WITH "${runId}/"` })) {
+    for await (const wf of env.client.workflow.list({
+      query: `WorkflowId = "${runId}" OR WorkflowId STARTS_WITH "${runId}/"`,
+    })) {
       runsPerWorkflow.set(wf.workflowId, (runsPerWorkflow.get(wf.workflowId) ?? 0) + 1);
       maxEvents = Math.max(maxEvents, wf.historyLength);
     }
@@ -62,7 +72,9 @@ describe('history stays small: continue-as-new paths under a lowered suggestCont
     expect(continued.some((id) => /\/t\d+$/.test(id))).toBe(true); // a worker continued mid-task
     expect(continued.some((id) => /\/planner$/.test(id))).toBe(true); // a planner drained and continued
     expect(maxEvents).toBeLessThan(10_240);
-    const left = fs.existsSync(path.join(h.home, 'worktrees', runId)) ? fs.readdirSync(path.join(h.home, 'worktrees', runId)) : [];
+    const left = fs.existsSync(path.join(h.home, 'worktrees', runId))
+      ? fs.readdirSync(path.join(h.home, 'worktrees', runId))
+      : [];
     expect(left).toEqual([]);
     await saveHistories(env, runId, 'continue-as-new', 16);
   });

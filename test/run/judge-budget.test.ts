@@ -41,7 +41,10 @@ describe('judge, budget and input validation', () => {
   }
 
   it('refuses the judge’s “done” while the tests fail, and the run goes on until they pass', async () => {
-    const { handle } = await run({ judge: 'always-done', deferFix: true }, { testCommand: 'node test.js', limits: { maxParallelAgents: 3, maxCycles: 4 } });
+    const { handle } = await run(
+      { judge: 'always-done', deferFix: true },
+      { testCommand: 'node test.js', limits: { maxParallelAgents: 3, maxCycles: 4 } },
+    );
     const result: RunResult = await handle.result();
     expect(result.history[0].receipt?.passed).toBe(false);
     expect(result.history[0].refusedDone).toBe(true);
@@ -57,7 +60,10 @@ describe('judge, budget and input validation', () => {
     const models = Object.fromEntries(Object.entries(TEST_MODELS).map(([role, m]) => [role, { ...m, maxTokens: 500 }]));
     const maxCostUsd = 0.15;
     const maxParallelAgents = 3;
-    const { handle } = await run({ judge: 'always-continue' }, { testCommand: 'node test.js', models, limits: { maxParallelAgents, maxCycles: 10, maxCostUsd } });
+    const { handle } = await run(
+      { judge: 'always-continue' },
+      { testCommand: 'node test.js', models, limits: { maxParallelAgents, maxCycles: 10, maxCostUsd } },
+    );
     const result: RunResult = await handle.result();
     expect(result.status).toBe('budget_exhausted');
     expect(result.usage.worker?.calls ?? 0).toBeGreaterThan(0); // it did work before stopping
@@ -69,7 +75,11 @@ describe('judge, budget and input validation', () => {
   });
 
   it('fails at once, before any agent starts, listing every problem of bad input', async () => {
-    const { h, handle } = await run({}, { goal: '   ', limits: { maxDepth: 9, bogus: 1 }, models: { wizard: { provider: 'openai', model: 'x' } } }, { ANTHROPIC_API_KEY: '' });
+    const { h, handle } = await run(
+      {},
+      { goal: '   ', limits: { maxDepth: 9, bogus: 1 }, models: { wizard: { provider: 'openai', model: 'x' } } },
+      { ANTHROPIC_API_KEY: '' },
+    );
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
@@ -78,7 +88,9 @@ describe('judge, budget and input validation', () => {
     expect(cause.message).toContain('goal: must describe what the run should achieve');
     expect(cause.message).toContain('limits.maxDepth: Too big: expected number to be <=5');
     expect(cause.message).toContain('limits: unknown field "bogus"');
-    expect(cause.message).toContain('models: unknown role "wizard"; roles are planner, subplanner, worker, judge, compactor');
+    expect(cause.message).toContain(
+      'models: unknown role "wizard"; roles are planner, subplanner, worker, judge, compactor',
+    );
     expect(h.sim.requests).toHaveLength(0); // no model was called
   });
 
@@ -86,7 +98,9 @@ describe('judge, budget and input validation', () => {
     const { h, handle } = await run({}, {}, { ANTHROPIC_API_KEY: '' });
     const err = await handle.result().catch((e: unknown) => e);
     const message = ((err as WorkflowFailedError).cause as ApplicationFailure).message;
-    expect(message).toMatch(/roles? worker, judge use provider anthropic but ANTHROPIC_API_KEY is not set in the worker's environment/);
+    expect(message).toMatch(
+      /roles? worker, judge use provider anthropic but ANTHROPIC_API_KEY is not set in the worker's environment/,
+    );
     expect(h.sim.requests).toHaveLength(0);
   });
 });

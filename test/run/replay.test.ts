@@ -9,7 +9,9 @@ import { REPLAY_DIR } from '../helpers/histories';
  */
 describe('replay of saved histories', () => {
   const files = fs.existsSync(REPLAY_DIR)
-    ? fs.readdirSync(REPLAY_DIR).flatMap((d) => fs.readdirSync(path.join(REPLAY_DIR, d)).map((f) => path.join(REPLAY_DIR, d, f)))
+    ? fs
+        .readdirSync(REPLAY_DIR)
+        .flatMap((d) => fs.readdirSync(path.join(REPLAY_DIR, d)).map((f) => path.join(REPLAY_DIR, d, f)))
     : [];
 
   it('has saved histories to replay', () => {
@@ -17,7 +19,9 @@ describe('replay of saved histories', () => {
   });
 
   it('replays every saved history without a determinism error', async () => {
-    const histories = files.map((file) => JSON.parse(fs.readFileSync(file, 'utf8')) as { workflowId: string; history: unknown });
+    const histories = files.map(
+      (file) => JSON.parse(fs.readFileSync(file, 'utf8')) as { workflowId: string; history: unknown },
+    );
     const results = Worker.runReplayHistories(
       { workflowBundle: { codePath: process.env.LONGRUN_TEST_WORKFLOW_BUNDLE! } },
       histories.map((h) => ({ workflowId: h.workflowId, history: h.history })),

@@ -29,7 +29,10 @@ export default async function globalSetup(): Promise<void> {
   process.env.LONGRUN_TEST_TEMPORAL_CLI ??= await findTemporalCli();
   // The workflow bundle is built once for the whole run; test workers load it with { workflowBundle: { codePath } }.
   if (!process.env.LONGRUN_TEST_WORKFLOW_BUNDLE) {
-    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      logger: quietLogger,
+    });
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-test-bundle-')), 'workflows.js');
     fs.writeFileSync(file, code);
     process.env.LONGRUN_TEST_WORKFLOW_BUNDLE = file;

@@ -22,7 +22,11 @@ export interface DevEnvironment {
  * Reuses the Temporal server at TEMPORAL_ADDRESS when it answers; otherwise starts `temporal server start-dev`
  * with its SQLite database in the state dir, so workflows survive restarts.
  */
-export async function ensureTemporal(opts: DevOptions, env: NodeJS.ProcessEnv = process.env, log = console.log): Promise<DevEnvironment> {
+export async function ensureTemporal(
+  opts: DevOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  log = console.log,
+): Promise<DevEnvironment> {
   const config = loadConfig(env);
   const address = env.TEMPORAL_ADDRESS || `${opts.ip === '0.0.0.0' ? '127.0.0.1' : opts.ip}:${opts.port}`;
   const cli = await findTemporalCli({ env, log: (m) => log(`[longrun dev] ${m}`) });
@@ -50,7 +54,9 @@ export async function ensureTemporal(opts: DevOptions, env: NodeJS.ProcessEnv = 
 export function registerDevCommand(program: Command): void {
   program
     .command('dev')
-    .description('Start the embedded Temporal dev server (SQLite in $LONGRUN_HOME, Web UI) and a longrun worker. Ctrl-C stops both.')
+    .description(
+      'Start the embedded Temporal dev server (SQLite in $LONGRUN_HOME, Web UI) and a longrun worker. Ctrl-C stops both.',
+    )
     .option('--port <port>', 'gRPC port of the dev server', (v) => parsePort(v, '--port'), 7233)
     .option('--ui-port <port>', 'Web UI port', (v) => parsePort(v, '--ui-port'), 8233)
     .option('--ip <ip>', 'address to bind', '127.0.0.1')
@@ -67,7 +73,9 @@ export function registerDevCommand(program: Command): void {
         const workers = await createWorkers(settings);
         console.log(`[longrun dev] Temporal gRPC: ${dev.address}`);
         if (dev.uiUrl) console.log(`[longrun dev] Temporal Web UI: ${dev.uiUrl}`);
-        console.log(`[longrun dev] worker polling task queues ${settings.taskQueue} and ${settings.hostTaskQueue}; state in ${settings.home}`);
+        console.log(
+          `[longrun dev] worker polling task queues ${settings.taskQueue} and ${settings.hostTaskQueue}; state in ${settings.home}`,
+        );
         console.log('[longrun dev] ready. Ctrl-C to stop.');
         await workers.run(); // the SDK runtime shuts the workers down on SIGINT/SIGTERM
       } finally {
