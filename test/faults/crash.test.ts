@@ -133,8 +133,8 @@ describe('worker crashes (kill -9 of a child worker process, restarted each time
       const durationMs = Date.now() - started;
       await worker.stop();
 
-      // Determinism: replay.test.ts replays these histories, which went through crashes and retries. Saved before
-      // the assertions, so a failing run's histories are there for a post-mortem too.
+      // Determinism: when recording a release (npm run replay:record), these histories, which went through crashes
+      // and retries, become fixtures that replay.test.ts replays in every later version.
       await saveHistories(env, crashId, 'crash');
       report('crash', {
         runId: crashId,

@@ -1,26 +1,25 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { REPLAY_DIR } from '../helpers/histories';
+import { savedHistoryFiles } from '../helpers/histories';
 
 /**
- * Determinism: histories saved by the end-to-end tests (test/replay/<name>/*.json, committed) must replay against
- * today's workflow code. A failure here means a workflow change needs `patched()` or a new workflow type.
+ * Determinism across releases: the histories recorded for every released version (test/replay/<version>/<scenario>,
+ * committed, written only by `npm run replay:record`) must replay against today's workflow code. A failure here means
+ * a workflow change needs `patched()` (see docs/upgrading.md) or a new workflow type.
  */
 describe('replay of saved histories', () => {
-  const files = fs.existsSync(REPLAY_DIR)
-    ? fs
-        .readdirSync(REPLAY_DIR)
-        .flatMap((d) => fs.readdirSync(path.join(REPLAY_DIR, d)).map((f) => path.join(REPLAY_DIR, d, f)))
-    : [];
+  const saved = savedHistoryFiles();
+  const versions = [...new Set(saved.map((s) => s.version))];
 
-  it('has saved histories to replay', () => {
-    expect(files.length).toBeGreaterThan(0);
+  it('has histories of released versions to replay', () => {
+    expect(saved.length).toBeGreaterThan(0);
+    expect(versions.length).toBeGreaterThanOrEqual(1);
   });
 
-  it('replays every saved history without a determinism error', async () => {
+  it.each(versions)('replays every saved history of %s without a determinism error', async (version) => {
+    const files = saved.filter((s) => s.version === version);
     const histories = files.map(
-      (file) => JSON.parse(fs.readFileSync(file, 'utf8')) as { workflowId: string; history: unknown },
+      (s) => JSON.parse(fs.readFileSync(s.file, 'utf8')) as { workflowId: string; history: unknown },
     );
     const results = Worker.runReplayHistories(
       { workflowBundle: { codePath: process.env.LONGRUN_TEST_WORKFLOW_BUNDLE! } },
