@@ -81,7 +81,7 @@ describe('longrun run: bad input is refused locally with exit code 2', () => {
     expect(n.stderr).toContain('--max-cycles must be a positive whole number, got "many"');
     expect(n.code).toBe(2);
     const missing = await run(['--goal', 'x']);
-    expect(missing.stderr).toContain("required option '--repo <path|url>' not specified");
+    expect(missing.stderr).toContain('--repo: required (or "repo" in --input-file)');
     expect(missing.code).toBe(2);
   });
 

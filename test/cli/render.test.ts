@@ -1,6 +1,14 @@
 import { listQuery } from '../../src/cli/commands/list';
 import { elapsed, money, PLAIN, styleFor, table, truncate } from '../../src/cli/lib/format';
-import { buildRunInput, defaultRunId, parseModelFlags, problemForFlags } from '../../src/cli/lib/run-input';
+import {
+  buildRunInput,
+  defaultRunId,
+  LIMIT_FLAGS,
+  parseLimitValue,
+  parseModelFlags,
+  problemForFlags,
+} from '../../src/cli/lib/run-input';
+import { limitsSchema } from '../../src/core/schemas';
 import { compareKeys } from '../../src/cli/lib/snapshot';
 import { agentLines, diffSnapshots, eventLine, newEventMemory, type RunEvent } from '../../src/cli/lib/tree';
 import { row, snap, view } from './fixtures';
@@ -70,7 +78,13 @@ describe('run flags', () => {
 
   test('the run input from flags: absolute repo path, limits only when given', () => {
     const { input } = buildRunInput(
-      { repo: 'code/app', goal: 'g', testCmd: 'npm test', maxAgents: 3, maxCycles: 2, guidance: 'be careful' },
+      {
+        repo: 'code/app',
+        goal: 'g',
+        testCmd: 'npm test',
+        limits: { maxParallelAgents: 3, maxCycles: 2 },
+        guidance: 'be careful',
+      },
       '/home/u',
     );
     expect(input).toEqual({
@@ -188,5 +202,22 @@ describe('events', () => {
     const memory = newEventMemory();
     const a = snap({ agents: [row('c1/planner', 'planner', 'planning')] });
     expect(diffSnapshots(a, snap({ view: null, viewError: 'deadline exceeded' }), memory)).toEqual([]);
+  });
+});
+
+describe('limit flags', () => {
+  test('one per field of limits, from the schema, with ranges parsed before anything starts', () => {
+    expect(LIMIT_FLAGS.map((l) => l.field).sort()).toEqual(Object.keys(limitsSchema.shape).sort());
+    const byField = Object.fromEntries(LIMIT_FLAGS.map((l) => [l.field, l]));
+    expect(byField.maxParallelAgents.flag).toBe('--max-agents');
+    expect(byField.maxTasksPerPlanner.flag).toBe('--max-tasks-per-planner');
+    expect(byField.maxCostUsd).toMatchObject({ nullable: true, integer: false });
+    expect(parseLimitValue(byField.maxCostUsd)('none')).toBeNull();
+    expect(parseLimitValue(byField.maxCostUsd)('2.5')).toBe(2.5);
+    expect(parseLimitValue(byField.maxDepth)('0')).toBe(0);
+    expect(() => parseLimitValue(byField.maxDepth)('1.5')).toThrow('--max-depth must be a whole number, got "1.5"');
+    expect(() => parseLimitValue(byField.workerMaxSteps)('none')).toThrow(
+      '--worker-max-steps must be a positive whole number, got "none"',
+    );
   });
 });

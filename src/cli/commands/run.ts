@@ -1,8 +1,13 @@
 /**
  * `longrun run` — check a run's input locally, start `autonomousRun`, and watch it.
  *
- *   longrun run --repo PATH|URL --goal TEXT [--test-cmd CMD] [--model ROLE=provider:model …] [--max-agents N]
- *               [--max-cost-usd X] [--max-cycles N] [--guidance TEXT] [--model-calls activity|local] [--id ID] [--detach] [--json] [--no-key-check]
+ *   longrun run --repo PATH|URL --goal TEXT [--input-file run.json] [--base REF] [--test-cmd CMD]
+ *               [--model ROLE=provider:model …] [--guidance TEXT] [--model-calls activity|local]
+ *               [--max-agents N] [--max-depth N] [--max-tasks-per-planner N] [--max-cycles N] [--max-cost-usd X|none] …
+ *               [--id ID] [--detach] [--json] [--no-key-check]
+ *
+ * --input-file takes the JSON that `temporal workflow start --input` takes; every flag given overrides its field
+ * (`limits` and `models` merge field by field). There is a flag for every field of `limits`, made from its schema.
  *
  * Everything is checked before anything starts (the repository exists and is a git repository's root with a
  * commit, the goal is not empty, --model names known roles and providers, the providers' API keys are set, the
@@ -23,8 +28,15 @@ import { runInputProblems } from '../../activities/run';
 import { serverAnswers } from '../../dev/dev-server';
 import { startBackgroundDev } from '../lib/background';
 import { connect, targetFrom, uiLink, workerPolling } from '../lib/client';
-import { collect, EXIT, parsePositiveInt, parsePositiveNumber, printJson, stdoutStyle } from '../lib/command';
-import { buildRunInput, defaultRunId, problemForFlags, type RunFlags } from '../lib/run-input';
+import { collect, EXIT, printJson, stdoutStyle } from '../lib/command';
+import {
+  buildRunInput,
+  defaultRunId,
+  LIMIT_FLAGS,
+  parseLimitValue,
+  problemForFlags,
+  type RunFlags,
+} from '../lib/run-input';
 import { startRun } from '../lib/start';
 import { followRun } from './watch';
 
@@ -39,23 +51,21 @@ interface RunOptions extends RunFlags {
 const UNCHECKED_KEYS = { OPENAI_API_KEY: 'unchecked', ANTHROPIC_API_KEY: 'unchecked' };
 
 export function registerRunCommand(program: Command): void {
-  program
+  const command = program
     .command('run')
     .description('Start an autonomous run on a repository and watch it (Ctrl-C detaches; the run goes on).')
-    .requiredOption('--repo <path|url>', 'the git repository to work on: a local path or a git URL')
-    .requiredOption('--goal <text>', 'what the run should achieve, in plain words')
+    .option('--repo <path|url>', 'the git repository to work on: a local path or a git URL')
+    .option('--goal <text>', 'what the run should achieve, in plain words')
+    .option(
+      '--input-file <run.json>',
+      'the run input as JSON (what `temporal workflow start --input` takes); flags override its fields',
+    )
+    .option('--base <ref>', "branch, tag or commit the run starts from (default: the repository's HEAD)")
     .option('--test-cmd <cmd>', 'shell command that verifies the work each cycle, e.g. "npm test"')
     .option(
       '--model <role=provider:model>',
       'model for a role (repeatable), e.g. worker=anthropic:claude-haiku-4-5',
       collect,
-    )
-    .option('--max-agents <n>', 'worker agents running at once', parsePositiveInt('--max-agents'))
-    .option('--max-cost-usd <x>', 'spend limit for the whole run, in USD', parsePositiveNumber('--max-cost-usd'))
-    .option(
-      '--max-cycles <n>',
-      'plan → work → verify → judge cycles before the run ends',
-      parsePositiveInt('--max-cycles'),
     )
     .option('--guidance <text>', 'standing instructions for every planner and worker')
     .option(
@@ -65,19 +75,37 @@ export function registerRunCommand(program: Command): void {
     .option('--id <id>', 'run id (default run-<yyyymmdd-hhmmss>-<random>); names the result branch longrun/<id>')
     .option('--detach', 'start the run and return at once')
     .option('--json', 'machine-readable output (see the top of src/cli/commands/run.ts)')
-    .addOption(new Option('--no-key-check', 'do not require provider API keys here (workers elsewhere have their own)'))
+    .addOption(
+      new Option('--no-key-check', 'do not require provider API keys here (workers elsewhere have their own)'),
+    );
+  // One flag per field of the run input's `limits`, from its schema (src/cli/lib/run-input.ts).
+  for (const spec of LIMIT_FLAGS) {
+    const value = spec.nullable ? '<n|none>' : '<n>';
+    command.addOption(
+      new Option(`${spec.flag} ${value}`, `limits.${spec.field}: ${spec.description}`).argParser(parseLimitValue(spec)),
+    );
+  }
+  command
     .addHelpText(
       'after',
       '\nRoles: planner, subplanner, worker, judge, compactor. Providers: openai, anthropic, openai-compatible.\n' +
         'Example:\n  longrun run --repo ~/src/app --goal "Add input validation to the CLI" --test-cmd "npm test" \\\n' +
         '    --model worker=openai:gpt-5-mini --max-agents 4 --max-cost-usd 20',
     )
-    .action(async (opts: RunOptions) => {
+    .action(async (opts: RunOptions & Record<string, unknown>) => {
       const runId = opts.id ?? defaultRunId();
-      const { input, problems } = buildRunInput(opts);
+      const limits = Object.fromEntries(
+        LIMIT_FLAGS.map((l) => [l.field, opts[new Option(l.flag).attributeName()] as number | null | undefined]),
+      );
+      const { input, problems, fromFlags } = buildRunInput({ ...opts, limits });
       const checkEnv = opts.keyCheck ? process.env : { ...process.env, ...UNCHECKED_KEYS };
-      const checked = await runInputProblems(input, runId, checkEnv);
-      const all = [...problems, ...checked.problems.map(problemForFlags)];
+      const origin = opts.inputFile ? { file: opts.inputFile, fromFlags } : undefined;
+      // Without repo or goal there is nothing to check further: the missing field is the one problem to fix.
+      const checked =
+        input.repo === undefined || input.goal === undefined
+          ? { problems: [] }
+          : await runInputProblems(input, runId, checkEnv);
+      const all = [...problems, ...checked.problems.map((p) => problemForFlags(p, origin))];
       if (all.length) {
         for (const p of all) console.error(`longrun run: ${p}`);
         console.error(
