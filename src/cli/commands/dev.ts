@@ -48,7 +48,10 @@ export async function ensureTemporal(
     logFile: path.join(path.dirname(dbFile), 'server.log'),
     startTimeoutMs: 120_000,
   });
-  return { address: server.address, uiUrl: `http://localhost:${opts.uiPort}`, server };
+  const uiUrl = `http://localhost:${opts.uiPort}`;
+  // `longrun status`, `report` and `run` link to this UI, not the default port, when they talk to this server.
+  fs.writeFileSync(paths.devServer(config.home), JSON.stringify({ address: server.address, uiUrl }) + '\n');
+  return { address: server.address, uiUrl, server };
 }
 
 export function registerDevCommand(program: Command): void {

@@ -1,9 +1,11 @@
 /**
  * How the CLI reaches Temporal: the same environment variables as the worker (TEMPORAL_ADDRESS,
- * TEMPORAL_NAMESPACE, TLS / API key through connectionOptions) plus LONGRUN_UI_URL for links.
+ * TEMPORAL_NAMESPACE, TLS / API key through connectionOptions) plus LONGRUN_UI_URL for links (else the UI that
+ * `longrun dev` recorded for that server, else :8233).
  */
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../../config';
+import * as fs from 'node:fs';
+import { loadConfig, paths } from '../../config';
 import { connectionOptions } from '../../workers/connection';
 
 export const DEFAULT_ADDRESS = 'localhost:7233';
@@ -25,9 +27,22 @@ export function targetFrom(env: NodeJS.ProcessEnv = process.env): Target {
     address,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
-    uiUrl: (env.LONGRUN_UI_URL || DEFAULT_UI_URL).replace(/\/+$/, ''),
+    uiUrl: (env.LONGRUN_UI_URL || recordedUiUrl(config.home, address) || DEFAULT_UI_URL).replace(/\/+$/, ''),
     localDefault: !env.TEMPORAL_ADDRESS || /^(localhost|127\.0\.0\.1|\[::1\]):7233$/.test(env.TEMPORAL_ADDRESS),
   };
+}
+
+const LOOPBACK = /^(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0):/;
+const sameServer = (a: string, b: string) => a.replace(LOOPBACK, 'localhost:') === b.replace(LOOPBACK, 'localhost:');
+
+/** The Web UI URL `longrun dev` recorded for the server at `address` (it may have used --ui-port), if any. */
+export function recordedUiUrl(home: string, address: string): string | null {
+  try {
+    const rec = JSON.parse(fs.readFileSync(paths.devServer(home), 'utf8')) as { address?: string; uiUrl?: string };
+    return rec.address && rec.uiUrl && sameServer(rec.address, address) ? rec.uiUrl : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The Web UI page of one workflow (a run, or any planner / worker of it). */
