@@ -14,6 +14,10 @@
  * Activity start/end times come from the SDK's DEBUG "Activity started/completed" log entries of the in-process
  * worker, simulator times from its request log; the server's own view comes from the workers' histories.
  *
+ * CPU (bench/lib/cpu-meter.ts, from /proc): the dev server's process tree, and this process's tree — the in-process
+ * worker, the simulator and the bench's bookkeeping (one process, which /proc cannot split), with the worker's git
+ * helper and its git commands below it — per worker turn and per model turn of every role.
+ *
  * With latency 0 the agents form a closed loop: one agent measures the latency of a step on an idle machine; eight
  * agents saturate the CPU, and their step time is mostly queueing for it. Target: p50 <= 25 ms (with 8 agents).
  *
@@ -21,7 +25,8 @@
  */
 import type { LogEntry } from '@temporalio/worker';
 import { startSimulator } from '../src/sim';
-import { cpuMeter, installBenchRuntime, startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
+import { installBenchRuntime, startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
+import { cpuMeter, cpuPerTurn } from './lib/cpu-meter';
 import { gapsOfWorkflows, type Gaps } from './lib/history-gaps';
 import {
   commandFor,
@@ -33,6 +38,7 @@ import {
   type BenchReport,
   type Target,
 } from './lib/report';
+import { announceWindow } from './lib/outside-meter';
 import { modelCallModes, runToEnd, sampleRepo } from './lib/runs';
 import { benchTeam, taskTitle } from './lib/team';
 import { now, recordTimeline, type TimedRequest } from './lib/timeline';
@@ -147,8 +153,11 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
         agents = a;
         const runId = `bench-overhead-${calls}-${a}-${Date.now().toString(36)}`;
         const from = timeline.requests.length;
-        const meter = cpuMeter({ server: cluster.server.pid, workerAndSimulator: process.pid });
+        const label = `${a} worker(s), model calls: ${calls}`;
         progress('overhead', `${a} worker(s) × ${turns} read_file turns, model calls: ${calls}, latency 0`);
+        await announceWindow({ label, phase: 'start' });
+        // The worker runs in this process, with the simulator: one component; its git helper is a child of it.
+        const meter = cpuMeter({ server: cluster.server.pid, workerAndSimulator: process.pid });
         const result = await runToEnd(cluster.client, {
           taskQueue: worker.taskQueue,
           runId,
@@ -157,8 +166,13 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
           timeoutMs: 5 * 60_000,
           modelCalls: calls,
         });
-        const cpu = meter();
+        const reading = meter();
         const requests = timeline.requests.slice(from);
+        const cpu = {
+          ...reading,
+          ...cpuPerTurn(reading, { worker: requests.filter((r) => r.role === 'worker').length, all: requests.length }),
+        };
+        await announceWindow({ label, phase: 'end', inside: cpu });
         const gaps = await gapsOfWorkflows(
           cluster.client,
           Array.from({ length: a }, (_, i) => `${runId}/c1/planner/t${i + 1}`),
@@ -169,15 +183,13 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
           runStatus: result.status,
           ...analyse(runId, a, requests, spans),
           serverViewMs: serverView(gaps),
-          cpuCores: cpu.cores,
-          /** CPU per model turn (all roles): unlike the times, it hardly depends on other load on the machine. */
-          cpuMsPerTurn: Object.fromEntries(
-            Object.entries(cpu.seconds).map(([k, v]) => [k, round((v * 1000) / requests.length, 1)]),
-          ),
+          /** CPU per component, per worker turn and per model turn: unlike the times, it hardly depends on other load. */
+          cpu,
         };
         progress(
           'overhead',
-          `${a} worker(s), model calls: ${calls}: overhead p50 ${figures.overheadMs.p50} ms, p99 ${figures.overheadMs.p99} ms`,
+          `${label}: overhead p50 ${figures.overheadMs.p50} ms, p99 ${figures.overheadMs.p99} ms; ` +
+            `CPU ms per worker turn ${JSON.stringify(cpu.perWorkerTurnMs)}`,
         );
         runs.push(figures);
       }
