@@ -11,10 +11,11 @@
  * and writes bench/results/outside-meter.json.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { updateBenchmarksDoc } from './lib/docs';
 import { meterFromOutside, outsideTarget, type OutsideWindow } from './lib/outside-meter';
-import { machineInfo, writeReport } from './lib/report';
+import { machineInfo, RESULTS_DIR, writeReport } from './lib/report';
 
 /** Bench name → its module; the last three belong to other areas and are only run here. */
 export const BENCHES: Record<string, { file: string; timeoutMin: number }> = {
@@ -72,8 +73,18 @@ export async function main(argv: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
-/** The outside meter's windows, with a target per window: the bench's total within 10 % of the outside tree's. */
-function writeOutsideReport(names: string[], windows: OutsideWindow[], began: number): void {
+/**
+ * The outside meter's windows, with a target per window: the bench's total within 10 % of the outside tree's. The
+ * windows of benches not run this time are kept from the last file.
+ */
+function writeOutsideReport(names: string[], fresh: OutsideWindow[], began: number): void {
+  const file = path.join(RESULTS_DIR, 'outside-meter.json');
+  const kept = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')).figures.windows as OutsideWindow[]).filter(
+        (w) => !names.includes(w.bench),
+      )
+    : [];
+  const windows = [...kept, ...fresh];
   writeReport({
     bench: 'outside-meter',
     date: new Date().toISOString(),
@@ -86,7 +97,7 @@ function writeOutsideReport(names: string[], windows: OutsideWindow[], began: nu
     ].join(' '),
     machine: machineInfo(),
     durationS: Math.round((Date.now() - began) / 1000),
-    parameters: { benches: names },
+    parameters: { benches: [...new Set(windows.map((w) => w.bench))] },
     figures: { windows },
     targets: windows.map(outsideTarget),
     notes: [],

@@ -59,14 +59,15 @@ const s = (x: Json | undefined, k: string) => (x ? x[k] : undefined);
 
 /** The CPU columns: per worker turn, per model turn (all roles) and in cores, for each component and the total. */
 function cpuCells(cpu: Json | undefined, components: string[]): Array<string | number | undefined> {
-  if (!cpu?.perWorkerTurnMs) return [undefined, undefined, undefined, undefined];
+  if (!cpu?.perWorkerTurnMs) return CPU_HEAD.map(() => undefined);
   const per = (x: Json) => [...components.map((c) => x[c]), `**${x.total}**`].join(' / ');
   const children = components.map((c) => cpu.childSeconds?.[c] ?? 0).reduce((a, b) => a + b, 0);
   return [
     `${per(cpu.perWorkerTurnMs)} (machine ${cpu.perWorkerTurnMs.machine})`,
     `${per(cpu.perModelTurnMs)} (machine ${cpu.perModelTurnMs.machine})`,
     `${cpu.workerTurns} / ${cpu.modelTurns}`,
-    `${cpu.seconds.total} s (${Math.round((children / (cpu.seconds.total || 1)) * 100)} %)`,
+    cpu.seconds.total,
+    Math.round((children * 10_000) / Math.max(1, cpu.workerTurns)) / 10,
   ];
 }
 
@@ -74,7 +75,8 @@ const CPU_HEAD = [
   'CPU ms per worker turn',
   'CPU ms per model turn',
   'Worker / model turns',
-  'CPU total (in child processes)',
+  'CPU total (s)',
+  '… of it in child processes (git helper, git), ms per worker turn',
 ];
 
 const RENDER: Record<string, (r: Json) => string> = {
