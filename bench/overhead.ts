@@ -14,9 +14,9 @@
  * Activity start/end times come from the SDK's DEBUG "Activity started/completed" log entries of the in-process
  * worker, simulator times from its request log; the server's own view comes from the workers' histories.
  *
- * CPU (bench/lib/cpu-meter.ts, from /proc): the dev server's process tree, and this process's tree — the in-process
- * worker, the simulator and the bench's bookkeeping (one process, which /proc cannot split), with the worker's git
- * helper and its git commands below it — per worker turn and per model turn of every role.
+ * CPU (bench/lib/cpu-meter.ts, from /proc): the dev server's process tree, the simulator's (a process of its own,
+ * bench/lib/sim-process.ts) and this process's — the in-process worker and the bench's bookkeeping, with the
+ * worker's git helper and its git commands below it — per worker turn and per model turn of every role.
  *
  * With latency 0 the agents form a closed loop: one agent measures the latency of a step on an idle machine; eight
  * agents saturate the CPU, and their step time is mostly queueing for it. Target: p50 <= 25 ms (with 8 agents).
@@ -24,7 +24,6 @@
  * Run alone: npx ts-node --transpile-only bench/overhead.ts   (BENCH_AGENTS=1,8 and BENCH_TURNS=20 are the defaults)
  */
 import type { LogEntry } from '@temporalio/worker';
-import { startSimulator } from '../src/sim';
 import { installBenchRuntime, startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
 import { cpuMeter, cpuPerTurn } from './lib/cpu-meter';
 import { gapsOfWorkflows, type Gaps } from './lib/history-gaps';
@@ -40,8 +39,9 @@ import {
 } from './lib/report';
 import { announceWindow } from './lib/outside-meter';
 import { modelCallModes, runToEnd, sampleRepo } from './lib/runs';
-import { benchTeam, taskTitle } from './lib/team';
-import { now, recordTimeline, type TimedRequest } from './lib/timeline';
+import { startSimulatorProcess } from './lib/sim-process';
+import { taskTitle } from './lib/team';
+import { now, type TimedRequest } from './lib/timeline';
 
 interface ActivitySpan {
   workflowId: string;
@@ -138,11 +138,8 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
     }
   });
 
-  let agents = agentCounts[0];
-  const timeline = recordTimeline(
-    benchTeam({ layout: () => ({ tasks: agents, scopes: [] }), workerTurns: () => turns, doneAtCycle: 1 }),
-  );
-  const sim = await startSimulator({ scenario: timeline.scenario, log: timeline.log });
+  const team = (agents: number) => ({ tasks: agents, scopes: [], workerTurns: turns, doneAtCycle: 1 });
+  const sim = await startSimulatorProcess(team(agentCounts[0]));
   const cluster = await startCluster();
   const { repo, remove } = sampleRepo();
   const worker = await startInProcessWorker(workerEnv(cluster, sim, 'overhead'));
@@ -150,14 +147,14 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
   try {
     for (const calls of callModes)
       for (const a of agentCounts) {
-        agents = a;
+        await sim.configure(team(a));
         const runId = `bench-overhead-${calls}-${a}-${Date.now().toString(36)}`;
-        const from = timeline.requests.length;
+        const from = sim.requests.length;
         const label = `${a} worker(s), model calls: ${calls}`;
         progress('overhead', `${a} worker(s) × ${turns} read_file turns, model calls: ${calls}, latency 0`);
         await announceWindow({ label, phase: 'start' });
-        // The worker runs in this process, with the simulator: one component; its git helper is a child of it.
-        const meter = cpuMeter({ server: cluster.server.pid, workerAndSimulator: process.pid });
+        // The worker runs in this process (with the bench's bookkeeping); its git helper is a child of it.
+        const meter = cpuMeter({ server: cluster.server.pid, worker: process.pid, simulator: sim.pid });
         const result = await runToEnd(cluster.client, {
           taskQueue: worker.taskQueue,
           runId,
@@ -167,7 +164,8 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
           modelCalls: calls,
         });
         const reading = meter();
-        const requests = timeline.requests.slice(from);
+        await sim.flush();
+        const requests = sim.requests.slice(from);
         const cpu = {
           ...reading,
           ...cpuPerTurn(reading, { worker: requests.filter((r) => r.role === 'worker').length, all: requests.length }),
@@ -224,7 +222,8 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
       toolPerTurn: 'read_file',
       devServer: cluster.settings,
       simulatedLatencyMs: 0,
-      worker: 'in-process (createWorkers), default settings; simulator in the same process; own dev server (SQLite)',
+      worker:
+        'in-process (createWorkers), default settings; simulator in a process of its own; own dev server (SQLite)',
       models: 'planner openai:gpt-5, worker anthropic:claude-sonnet-4-6 (official SDKs against the simulator)',
     },
     figures: { runs, main: main.agents },

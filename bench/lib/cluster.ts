@@ -128,7 +128,7 @@ export async function workflowBundle(): Promise<{ codePath: string }> {
 /** The environment of a longrun worker pointed at `cluster` and `sim`, with its own state dir and task queue. */
 export function workerEnv(
   cluster: Cluster,
-  sim: Simulator,
+  sim: Pick<Simulator, 'env'>,
   name: string,
   extra: NodeJS.ProcessEnv = {},
 ): NodeJS.ProcessEnv {

@@ -96,12 +96,12 @@ const RENDER: Record<string, (r: Json) => string> = {
     ];
     parts.push(
       '',
-      'CPU per component, server / bench process (in-process worker and simulator, with the git helper below it) / ' +
+      'CPU per component, server / worker (the bench process, with the git helper below it) / simulator / ' +
         '**total**, divided by worker model turns and by all model turns (planner and judge included):',
       '',
       table(
         ['Workers', 'Model calls', ...CPU_HEAD],
-        runs.map((f) => [f.agents, f.modelCalls, ...cpuCells(f.cpu, ['server', 'workerAndSimulator'])]),
+        runs.map((f) => [f.agents, f.modelCalls, ...cpuCells(f.cpu, ['server', 'worker', 'simulator'])]),
       ),
     );
     for (const f of runs) {
