@@ -27,6 +27,7 @@ import type { LogEntry } from '@temporalio/worker';
 import { installBenchRuntime, startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
 import { cpuMeter, cpuPerTurn } from './lib/cpu-meter';
 import { gapsOfWorkflows, type Gaps } from './lib/history-gaps';
+import { announceWindow } from './lib/outside-meter';
 import {
   commandFor,
   machineInfo,
@@ -37,7 +38,6 @@ import {
   type BenchReport,
   type Target,
 } from './lib/report';
-import { announceWindow } from './lib/outside-meter';
 import { modelCallModes, runToEnd, sampleRepo } from './lib/runs';
 import { startSimulatorProcess } from './lib/sim-process';
 import { taskTitle } from './lib/team';
