@@ -7,7 +7,7 @@
  *                  they race on the ref, the contention the design avoids within a process
  *   - merge-path-*: the work committed beforehand, only the hub side timed (merge-tree, commit-tree,
  *                  CAS), as in DESIGN.md's "Merging fast" figures; with and without batching
- * Figures include CPU ms per merge (this process, git helper's children): wall-clock numbers
+ * Figures include CPU ms per merge (this process's tree: the git helper and its git commands): wall-clock numbers
  * depend on what else the machine runs, CPU time much less.
  * Run: npx ts-node bench/merges.ts   (writes bench/results/merges.json)
  */
@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { createWorkspaceActivities } from '../src/activities/workspace';
 import type { LongrunConfig } from '../src/config';
 import { Integrator, type IntegratorOptions } from '../src/workspace/integrator';
-import { helperPid } from '../src/workspace/spawner';
+import { treeCpuMs } from './lib/cpu-meter';
 
 export const FILES = 1_000;
 const TASKS = 100;
@@ -148,20 +148,12 @@ async function runRound(b: Bench, scenario: Scenario) {
 }
 
 /**
- * CPU time (ms) used so far by this process, its waited-for children, and the git helper's
- * children: unlike wall-clock time it does not depend on what else the machine is running.
+ * CPU time (ms) used so far by this process and every process below it (the git helper and the git commands it
+ * ran, exited ones included; bench/lib/cpu-meter.ts): unlike wall-clock time it does not depend on what else the
+ * machine is running.
  */
 export function cpuMs(): number {
-  const ticks = (pid: number | 'self') => {
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0); // utime stime cutime cstime
-    } catch {
-      return 0;
-    }
-  };
-  const pid = helperPid();
-  return (ticks('self') + (pid ? ticks(pid) : 0)) * 10; // 100 ticks per second
+  return treeCpuMs(process.pid);
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];

@@ -14,15 +14,20 @@
  * Activity start/end times come from the SDK's DEBUG "Activity started/completed" log entries of the in-process
  * worker, simulator times from its request log; the server's own view comes from the workers' histories.
  *
+ * CPU (bench/lib/cpu-meter.ts, from /proc): the dev server's process tree, the simulator's (a process of its own,
+ * bench/lib/sim-process.ts) and this process's — the in-process worker and the bench's bookkeeping, with the
+ * worker's git helper and its git commands below it — per worker turn and per model turn of every role.
+ *
  * With latency 0 the agents form a closed loop: one agent measures the latency of a step on an idle machine; eight
  * agents saturate the CPU, and their step time is mostly queueing for it. Target: p50 <= 25 ms (with 8 agents).
  *
  * Run alone: npx ts-node --transpile-only bench/overhead.ts   (BENCH_AGENTS=1,8 and BENCH_TURNS=20 are the defaults)
  */
 import type { LogEntry } from '@temporalio/worker';
-import { startSimulator } from '../src/sim';
-import { cpuMeter, installBenchRuntime, startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
+import { installBenchRuntime, startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
+import { cpuMeter, cpuPerTurn } from './lib/cpu-meter';
 import { gapsOfWorkflows, type Gaps } from './lib/history-gaps';
+import { announceWindow } from './lib/outside-meter';
 import {
   commandFor,
   machineInfo,
@@ -34,8 +39,9 @@ import {
   type Target,
 } from './lib/report';
 import { modelCallModes, runToEnd, sampleRepo } from './lib/runs';
-import { benchTeam, taskTitle } from './lib/team';
-import { now, recordTimeline, type TimedRequest } from './lib/timeline';
+import { startSimulatorProcess } from './lib/sim-process';
+import { taskTitle } from './lib/team';
+import { now, type TimedRequest } from './lib/timeline';
 
 interface ActivitySpan {
   workflowId: string;
@@ -132,11 +138,8 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
     }
   });
 
-  let agents = agentCounts[0];
-  const timeline = recordTimeline(
-    benchTeam({ layout: () => ({ tasks: agents, scopes: [] }), workerTurns: () => turns, doneAtCycle: 1 }),
-  );
-  const sim = await startSimulator({ scenario: timeline.scenario, log: timeline.log });
+  const team = (agents: number) => ({ tasks: agents, scopes: [], workerTurns: turns, doneAtCycle: 1 });
+  const sim = await startSimulatorProcess(team(agentCounts[0]));
   const cluster = await startCluster();
   const { repo, remove } = sampleRepo();
   const worker = await startInProcessWorker(workerEnv(cluster, sim, 'overhead'));
@@ -144,11 +147,14 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
   try {
     for (const calls of callModes)
       for (const a of agentCounts) {
-        agents = a;
+        await sim.configure(team(a));
         const runId = `bench-overhead-${calls}-${a}-${Date.now().toString(36)}`;
-        const from = timeline.requests.length;
-        const meter = cpuMeter({ server: cluster.server.pid, workerAndSimulator: process.pid });
+        const from = sim.requests.length;
+        const label = `${a} worker(s), model calls: ${calls}`;
         progress('overhead', `${a} worker(s) × ${turns} read_file turns, model calls: ${calls}, latency 0`);
+        await announceWindow({ label, phase: 'start' });
+        // The worker runs in this process (with the bench's bookkeeping); its git helper is a child of it.
+        const meter = cpuMeter({ server: cluster.server.pid, worker: process.pid, simulator: sim.pid });
         const result = await runToEnd(cluster.client, {
           taskQueue: worker.taskQueue,
           runId,
@@ -157,8 +163,14 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
           timeoutMs: 5 * 60_000,
           modelCalls: calls,
         });
-        const cpu = meter();
-        const requests = timeline.requests.slice(from);
+        const reading = meter();
+        await sim.flush();
+        const requests = sim.requests.slice(from);
+        const cpu = {
+          ...reading,
+          ...cpuPerTurn(reading, { worker: requests.filter((r) => r.role === 'worker').length, all: requests.length }),
+        };
+        await announceWindow({ label, phase: 'end', inside: cpu });
         const gaps = await gapsOfWorkflows(
           cluster.client,
           Array.from({ length: a }, (_, i) => `${runId}/c1/planner/t${i + 1}`),
@@ -169,15 +181,13 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
           runStatus: result.status,
           ...analyse(runId, a, requests, spans),
           serverViewMs: serverView(gaps),
-          cpuCores: cpu.cores,
-          /** CPU per model turn (all roles): unlike the times, it hardly depends on other load on the machine. */
-          cpuMsPerTurn: Object.fromEntries(
-            Object.entries(cpu.seconds).map(([k, v]) => [k, round((v * 1000) / requests.length, 1)]),
-          ),
+          /** CPU per component, per worker turn and per model turn: unlike the times, it hardly depends on other load. */
+          cpu,
         };
         progress(
           'overhead',
-          `${a} worker(s), model calls: ${calls}: overhead p50 ${figures.overheadMs.p50} ms, p99 ${figures.overheadMs.p99} ms`,
+          `${label}: overhead p50 ${figures.overheadMs.p50} ms, p99 ${figures.overheadMs.p99} ms; ` +
+            `CPU ms per worker turn ${JSON.stringify(cpu.perWorkerTurnMs)}`,
         );
         runs.push(figures);
       }
@@ -212,7 +222,8 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
       toolPerTurn: 'read_file',
       devServer: cluster.settings,
       simulatedLatencyMs: 0,
-      worker: 'in-process (createWorkers), default settings; simulator in the same process; own dev server (SQLite)',
+      worker:
+        'in-process (createWorkers), default settings; simulator in a process of its own; own dev server (SQLite)',
       models: 'planner openai:gpt-5, worker anthropic:claude-sonnet-4-6 (official SDKs against the simulator)',
     },
     figures: { runs, main: main.agents },

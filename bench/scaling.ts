@@ -13,7 +13,8 @@
  *
  * The worker is a child process (`node bin/longrun.js worker`, from source through ts-node), one for all N, tuned
  * through its environment; its RSS is read from /proc/<pid>/status (VmRSS) every 500 ms. The simulator runs in this
- * process, the dev server in its own.
+ * process, the dev server in its own. CPU (bench/lib/cpu-meter.ts) is per process tree: the server, the worker with its
+ * git helper and git commands, and this process; per worker turn and per model turn of every role.
  *
  * Run alone: npx ts-node --transpile-only bench/scaling.ts   (BENCH_SCALING_N=1,8,32,128  BENCH_LATENCY=deciles,iid)
  */
@@ -22,8 +23,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelCallMode } from '../src/core/schemas';
 import { startSimulator } from '../src/sim';
-import { cpuMeter, rssBytes, startChildWorker, startCluster, waitForPoller, workerEnv } from './lib/cluster';
+import { rssBytes, startChildWorker, startCluster, waitForPoller, workerEnv } from './lib/cluster';
+import { cpuMeter, cpuPerTurn, type CpuPerTurn, type CpuReading } from './lib/cpu-meter';
 import { latencyFor, type LatencyMode } from './lib/latency';
+import { announceWindow } from './lib/outside-meter';
 import { commandFor, machineInfo, progress, round, writeReport, type BenchReport, type Target } from './lib/report';
 import { modelCallModes, runToEnd, sampleRepo } from './lib/runs';
 import { benchTeam, type Layout } from './lib/team';
@@ -79,9 +82,8 @@ export interface ScalingRow {
   startSpreadS: number;
   rssPeakMb: number;
   rssEndMb: number;
-  cpuCores: Record<string, number>;
-  /** CPU per model turn (all roles) of the dev server, the worker and the simulator: independent of other load. */
-  cpuMsPerTurn: Record<string, number>;
+  /** CPU of the dev server, the worker (with its git helper and git commands) and the simulator, per turn too. */
+  cpu: CpuReading & CpuPerTurn;
   runS: number;
 }
 
@@ -191,9 +193,12 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
               );
             }
           }, 500);
+          const runId = `bench-scaling-${calls}-${m}-${n}-${Date.now().toString(36)}`;
+          const label = `${calls} ${m} N=${n}`;
+          await announceWindow({ label, phase: 'start' });
+          // The simulator is this process (with the bench's bookkeeping); the worker's tree holds its git helper.
           const meter = cpuMeter({ server: cluster.server.pid, worker: worker.pid, simulator: process.pid });
           const t0 = now();
-          const runId = `bench-scaling-${calls}-${m}-${n}-${Date.now().toString(36)}`;
           const layout = layoutFor(n);
           let status = 'error';
           try {
@@ -215,9 +220,12 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
           } finally {
             clearInterval(sampler);
           }
-          const cpu = meter();
+          const reading = meter();
           const rssEnd = rssBytes(worker.pid) ?? 0;
-          const workerRequests = timeline.requests.slice(from).filter((r) => r.role === 'worker');
+          const requests = timeline.requests.slice(from);
+          const workerRequests = requests.filter((r) => r.role === 'worker');
+          const cpu = { ...reading, ...cpuPerTurn(reading, { worker: workerRequests.length, all: requests.length }) };
+          await announceWindow({ label, phase: 'end', inside: cpu });
           if (process.env.BENCH_DUMP)
             fs.writeFileSync(`${process.env.BENCH_DUMP}-${m}-${n}.json`, JSON.stringify(timeline.requests.slice(from)));
           const row: ScalingRow = {
@@ -228,20 +236,15 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
             ...efficiencyOf(workerRequests, n),
             rssPeakMb: round(Math.max(rssPeak, rssEnd) / 2 ** 20),
             rssEndMb: round(rssEnd / 2 ** 20),
-            cpuCores: cpu.cores,
-            cpuMsPerTurn: Object.fromEntries(
-              Object.entries(cpu.seconds).map(([k, v]) => [
-                k,
-                round((v * 1000) / Math.max(1, timeline.requests.length - from), 1),
-              ]),
-            ),
+            cpu,
             runS: round((now() - t0) / 1000, 1),
           };
           rows.push(row);
           progress(
             'scaling',
-            `${calls} ${m} N=${n}: efficiency ${row.efficiency} (ceiling ${row.ceiling}, per-agent ${row.perAgentEfficiency}), ` +
-              `max in flight ${row.maxInFlight}, wall ${row.wallS}s, RSS peak ${row.rssPeakMb} MB, cpu ${JSON.stringify(cpu.cores)} cores, ${JSON.stringify(row.cpuMsPerTurn)} ms/turn`,
+            `${label}: efficiency ${row.efficiency} (ceiling ${row.ceiling}, per-agent ${row.perAgentEfficiency}), ` +
+              `max in flight ${row.maxInFlight}, wall ${row.wallS}s, RSS peak ${row.rssPeakMb} MB, cpu ${JSON.stringify(cpu.cores)} cores, ` +
+              `${JSON.stringify(cpu.perWorkerTurnMs)} ms per worker turn`,
           );
         }
       }

@@ -128,7 +128,7 @@ export async function workflowBundle(): Promise<{ codePath: string }> {
 /** The environment of a longrun worker pointed at `cluster` and `sim`, with its own state dir and task queue. */
 export function workerEnv(
   cluster: Cluster,
-  sim: Simulator,
+  sim: Pick<Simulator, 'env'>,
   name: string,
   extra: NodeJS.ProcessEnv = {},
 ): NodeJS.ProcessEnv {
@@ -243,65 +243,4 @@ export function rssBytes(pid: number): number | null {
   } catch {
     return null;
   }
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null if gone. */
-export function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[11] = utime, fields[12] = stime (1-based 14 and 15 in proc(5)); plus the waited-for children's.
-    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-    return ticks / 100; // USER_HZ
-  } catch {
-    return null;
-  }
-}
-
-/** All pids in the process group / tree under `pid` (the dev server's CLI may fork). */
-export function descendants(pid: number): number[] {
-  const out: number[] = [];
-  let children: string[] = [];
-  try {
-    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {
-    return out;
-  }
-  for (const c of children) out.push(Number(c), ...descendants(Number(c)));
-  return out;
-}
-
-/** Busy CPU seconds of the whole machine so far (all processes, /proc/stat). */
-export function machineCpuSeconds(): number {
-  try {
-    const [, ...fields] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
-    const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
-    return (user + nice + system + irq + softirq + steal) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * CPU used by processes between start and stop: seconds of CPU, and cores (1.0 = one core busy the whole time).
- * `machine` is every process on the machine: the bench's own plus its children (git, helpers) plus anything else.
- */
-export function cpuMeter(
-  pids: Record<string, number>,
-): () => { cores: Record<string, number>; seconds: Record<string, number> } {
-  const t0 = Date.now();
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? 0]));
-  const machineBefore = machineCpuSeconds();
-  return () => {
-    const elapsed = (Date.now() - t0) / 1000;
-    const seconds = Object.fromEntries(
-      Object.entries(pids).map(([k, pid]) => [k, (cpuSeconds(pid) ?? before[k]) - before[k]]),
-    );
-    seconds.machine = machineCpuSeconds() - machineBefore;
-    const r2 = (x: number) => Math.round(x * 100) / 100;
-    return {
-      seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, r2(v)])),
-      cores: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, r2(v / elapsed)])),
-    };
-  };
 }

@@ -57,6 +57,28 @@ function targets(r: Json): string {
 
 const s = (x: Json | undefined, k: string) => (x ? x[k] : undefined);
 
+/** The CPU columns: per worker turn, per model turn (all roles) and in cores, for each component and the total. */
+function cpuCells(cpu: Json | undefined, components: string[]): Array<string | number | undefined> {
+  if (!cpu?.perWorkerTurnMs) return CPU_HEAD.map(() => undefined);
+  const per = (x: Json) => [...components.map((c) => x[c]), `**${x.total}**`].join(' / ');
+  const children = components.map((c) => cpu.childSeconds?.[c] ?? 0).reduce((a, b) => a + b, 0);
+  return [
+    `${per(cpu.perWorkerTurnMs)} (machine ${cpu.perWorkerTurnMs.machine})`,
+    `${per(cpu.perModelTurnMs)} (machine ${cpu.perModelTurnMs.machine})`,
+    `${cpu.workerTurns} / ${cpu.modelTurns}`,
+    cpu.seconds.total,
+    Math.round((children * 10_000) / Math.max(1, cpu.workerTurns)) / 10,
+  ];
+}
+
+const CPU_HEAD = [
+  'CPU ms per worker turn',
+  'CPU ms per model turn',
+  'Worker / model turns',
+  'CPU total (s)',
+  '… of it in child processes (git helper, git), ms per worker turn',
+];
+
 const RENDER: Record<string, (r: Json) => string> = {
   overhead(r) {
     const row = (name: string, x: Json | undefined) => [
@@ -72,12 +94,24 @@ const RENDER: Record<string, (r: Json) => string> = {
       `Parameters: ${r.parameters.turnsPerAgent} \`${r.parameters.toolPerTurn}\` turns per worker, simulated latency ` +
         `${r.parameters.simulatedLatencyMs} ms; ${r.parameters.worker}.`,
     ];
+    parts.push(
+      '',
+      'CPU per component, server / worker (the bench process, with the git helper below it) / simulator / ' +
+        '**total**, divided by worker model turns and by all model turns (planner and judge included):',
+      '',
+      table(
+        ['Workers', 'Model calls', ...CPU_HEAD],
+        runs.map((f) => [f.agents, f.modelCalls, ...cpuCells(f.cpu, ['server', 'worker', 'simulator'])]),
+      ),
+    );
     for (const f of runs) {
       const sv = f.serverViewMs ?? {};
       parts.push(
         '',
-        `**${f.agents} worker(s), model calls as ${f.modelCalls === 'local' ? 'local activities' : 'activities'}** — ${f.steps} steps, ${f.stepsPerSecond} steps/s; CPU (cores) ${JSON.stringify(f.cpuCores)}; ` +
-          `CPU per model turn (ms) ${JSON.stringify(f.cpuMsPerTurn)}`,
+        `**${f.agents} worker(s), model calls as ${f.modelCalls === 'local' ? 'local activities' : 'activities'}** — ${f.steps} steps, ${f.stepsPerSecond} steps/s` +
+          (f.cpu
+            ? `; CPU ${f.cpu.cores.total} cores busy (whole machine ${f.cpu.machineSeconds} s in ${f.cpu.elapsedS} s)`
+            : ''),
         '',
         table(
           ['Per worker step (ms)', 'p50', 'p90', 'p99', 'max', 'n'],
@@ -119,8 +153,7 @@ const RENDER: Record<string, (r: Json) => string> = {
           'Start spread (s)',
           'Step gap (ms)',
           'RSS peak (MB)',
-          'CPU cores server / worker / sim / whole machine',
-          'CPU ms per turn server / worker',
+          'CPU cores total',
         ],
         rows.map((x) => [
           x.modelCalls ?? 'activity',
@@ -135,11 +168,51 @@ const RENDER: Record<string, (r: Json) => string> = {
           x.startSpreadS,
           x.stepGapMs,
           x.rssPeakMb,
-          `${x.cpuCores.server} / ${x.cpuCores.worker} / ${x.cpuCores.simulator} / ${x.cpuCores.machine ?? '?'}`,
-          x.cpuMsPerTurn ? `${x.cpuMsPerTurn.server} / ${x.cpuMsPerTurn.worker}` : undefined,
+          x.cpu?.cores.total,
+        ]),
+      ),
+      '',
+      'CPU per component, server / worker (with its git helper and git commands) / simulator (the bench process) / ' +
+        '**total**, divided by worker model turns and by all model turns (planners and judge included):',
+      '',
+      table(
+        ['Model calls', 'N', 'Latency', ...CPU_HEAD],
+        rows.map((x) => [
+          x.modelCalls ?? 'activity',
+          x.n,
+          x.latency,
+          ...cpuCells(x.cpu, ['server', 'worker', 'simulator']),
         ]),
       ),
     ].join('\n');
+  },
+  'outside-meter'(r) {
+    const windows: Json[] = r.figures?.windows ?? [];
+    const pct = (a: number, b: number) => `${a >= b ? '+' : ''}${Math.round(((a - b) / (b || 1)) * 1000) / 10} %`;
+    return table(
+      [
+        'Bench',
+        'Window',
+        'Elapsed (s)',
+        'Bench: total CPU (s)',
+        'Outside: bench process tree (s)',
+        'Difference',
+        'Whole machine busy (s)',
+        'Bench ms per model turn',
+        'Outside ms per model turn',
+      ],
+      windows.map((w) => [
+        w.bench,
+        w.label,
+        w.inside.elapsedS,
+        w.inside.seconds.total,
+        Math.round(w.outside.treeSeconds * 100) / 100,
+        pct(w.inside.seconds.total, w.outside.treeSeconds),
+        Math.round(w.outside.machineSeconds * 100) / 100,
+        w.inside.perModelTurnMs.total,
+        Math.round((w.outside.treeSeconds * 10_000) / Math.max(1, w.inside.modelTurns)) / 10,
+      ]),
+    );
   },
   history(r) {
     const f = r.figures;

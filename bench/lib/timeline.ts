@@ -27,7 +27,11 @@ export interface Timeline {
   byAgent(): Map<string, TimedRequest[]>;
 }
 
-export function recordTimeline(inner: (req: SimRequest) => SimResponse | null): Timeline {
+/** `notify` sees each record when the request arrives and again when its response is sent. */
+export function recordTimeline(
+  inner: (req: SimRequest) => SimResponse | null,
+  notify?: (rec: TimedRequest) => void,
+): Timeline {
   const requests: TimedRequest[] = [];
   const byIndex = new Map<number, TimedRequest>();
   return {
@@ -43,6 +47,7 @@ export function recordTimeline(inner: (req: SimRequest) => SimResponse | null): 
       };
       requests.push(rec);
       byIndex.set(req.index, rec);
+      notify?.(rec);
       return inner(req);
     },
     log: (line) => {
@@ -51,6 +56,7 @@ export function recordTimeline(inner: (req: SimRequest) => SimResponse | null): 
       if (rec && Number.isNaN(rec.sent)) {
         rec.sent = now();
         rec.status = Number(m![2]);
+        notify?.(rec);
       }
     },
     byAgent() {
