@@ -113,6 +113,7 @@ async function firstMessages(req: StartTranscriptRequest, promptsDir?: string): 
       scratchpad: req.scratchpad,
       handoffs: plan?.handoffs ?? [],
       counts: { merged: plan?.merged ?? 0, failed: plan?.failed ?? 0, abandoned: plan?.abandoned ?? 0 },
+      notAttempted: plan?.notAttempted ?? [],
       plannerError: req.plannerError,
       receipt: req.receipt,
       testCommand: req.run.testCommand,

@@ -32,7 +32,7 @@ export type ModelCallMode = (typeof MODEL_CALL_MODES)[number];
 export const DEFAULT_LIMITS = {
   maxParallelAgents: 4,
   maxDepth: 2,
-  maxTasksPerPlanner: 12,
+  maxTasksPerPlanner: 100,
   maxCycles: 5,
   maxCostUsd: null as number | null,
   maxTokens: null as number | null,
@@ -57,7 +57,14 @@ export const limitsSchema = z
       .min(0)
       .max(5)
       .describe('How deep sub-planners may nest (0: the root planner plans alone).'),
-    maxTasksPerPlanner: z.number().int().min(1).max(500).describe('Tasks one planner may create in a cycle.'),
+    maxTasksPerPlanner: z
+      .number()
+      .int()
+      .min(1)
+      .max(500)
+      .describe(
+        'Tasks one planner may create in a cycle; each sub-planner has its own. A bigger plan is refused once with the room left; tasks still over it are recorded as not attempted.',
+      ),
     maxCycles: z.number().int().min(1).max(1000).describe('Plan → work → verify → judge cycles before the run ends.'),
     maxCostUsd: z.number().positive().nullable().describe('Spend limit in USD over the whole run (null: none).'),
     maxTokens: z

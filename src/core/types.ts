@@ -239,6 +239,14 @@ export interface Plan {
 
 export type HandoffStatus = 'merged' | 'failed' | 'abandoned';
 
+/** A planned task (or sub-planner scope) that was never started, with why: planned work never vanishes. */
+export interface NotAttempted {
+  title: string;
+  reason: string;
+  /** Task id of the planner that planned it (`c1/planner`, `c1/planner/s1`). */
+  plannedBy: string;
+}
+
 export interface Handoff {
   taskId: string;
   title: string;

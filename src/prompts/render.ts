@@ -3,7 +3,7 @@
  * prompts/ (stable, so providers can cache them); everything that varies goes here. Pure: unit-tested.
  */
 import type { Limits } from '../core/schemas';
-import type { Handoff, Receipt, ScopeSpec, TaskSpec, Usage } from '../core/types';
+import type { Handoff, NotAttempted, Receipt, ScopeSpec, TaskSpec, Usage } from '../core/types';
 
 export interface Briefing {
   goal: string;
@@ -61,7 +61,8 @@ export function plannerBriefing(
     section(
       'Limits',
       bullets([
-        `You may create at most ${opts.maxTasks} tasks in this cycle.`,
+        `You may create at most ${opts.maxTasks} tasks in this cycle. A plan with more is refused; tasks you ` +
+          'leave out are recorded as not attempted.',
         opts.canDelegate
           ? 'You may hand areas to sub-planners.'
           : 'Sub-planners are not available at your depth: plan tasks directly.',
@@ -79,6 +80,8 @@ export interface CycleReport {
   scratchpad: string;
   handoffs: Handoff[];
   counts: { merged: number; failed: number; abandoned: number };
+  /** Planned work never started, with why (absent: none). */
+  notAttempted?: NotAttempted[];
   plannerError: string | null;
   receipt: Receipt | null;
   testCommand: string | null;
@@ -107,6 +110,10 @@ export function judgeBriefing(r: CycleReport): string {
     section(
       `Tasks this cycle: ${r.counts.merged} merged, ${r.counts.failed} failed, ${r.counts.abandoned} abandoned`,
       handoffs.join('\n') || '(none)',
+    ),
+    section(
+      r.notAttempted?.length ? `Planned but not attempted: ${r.notAttempted.length} task(s)` : '',
+      bullets((r.notAttempted ?? []).map((n) => `${n.title} (planned by ${n.plannedBy}): ${n.reason}`)),
     ),
     section('Planner error', r.plannerError),
     section('Verification receipt', receipt),

@@ -5,7 +5,8 @@
  */
 import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { refuseCall, type Lease } from '../core/budget';
-import type { ModelCallMode } from '../core/schemas';
+import { describeIssues, type ModelCallMode } from '../core/schemas';
+import type { ZodError } from 'zod';
 import {
   MODEL_ERRORS,
   READ_ONLY_TOOLS,
@@ -20,6 +21,7 @@ import {
 import { addCallByRole, totalOf } from '../core/usage';
 import type { ModelRequest } from '../activities';
 import type { Acts } from './activities';
+import type { ResolvedRun } from './definitions';
 
 export type { Toolset } from '../activities/toolsets';
 import type { Toolset } from '../activities/toolsets';
@@ -57,6 +59,25 @@ export interface AgentSetup {
   label: string;
 }
 
+/** The agent of one role in a run: its model (RoleModels[role]), tools and control calls; `${role} step` in the UI. */
+export function agentFor(
+  run: ResolvedRun,
+  role: 'planner' | 'subplanner' | 'worker' | 'judge',
+  o: Pick<AgentSetup, 'agentId' | 'acts' | 'toolset' | 'control' | 'hostQueue' | 'workspace' | 'lease'> &
+    Partial<Pick<AgentSetup, 'modelCalls'>>,
+): AgentSetup {
+  return {
+    runId: run.runId,
+    role,
+    modelCalls: run.modelCalls ?? 'activity',
+    model: run.models[role],
+    compactor: run.models.compactor,
+    commandTimeoutMs: run.limits.commandTimeoutSeconds * 1000,
+    label: `${role} step`,
+    ...o,
+  };
+}
+
 export type LoopEnd =
   | { kind: 'control'; call: ToolCall }
   | { kind: 'stopped' }
@@ -70,11 +91,37 @@ export function newAgentState(transcript: TranscriptRef, contextTokens: number):
   return { transcript, contextTokens, steps: 0, usage: {}, emptyReplies: 0, compactions: 0, lastTool: null };
 }
 
+/** What an agent carries across continue-as-new (PlannerCarry, TaskCarry). */
+export interface AgentCarry {
+  transcript: TranscriptRef;
+  contextTokens: number;
+  /** Read back so the next compaction gets a fresh transcript id (`<agent>#<n>`), never the live one. */
+  compactions: number;
+  steps?: number;
+  usage?: UsageByRole;
+}
+
+/** The loop state of an agent continued as new. */
+export function restoreAgentState(carry: AgentCarry): AgentState {
+  return {
+    ...newAgentState(carry.transcript, carry.contextTokens),
+    compactions: carry.compactions ?? 0,
+    steps: carry.steps ?? 0,
+    usage: carry.usage ?? {},
+  };
+}
+
 /** Runs model turns until a control tool is called, the step limit or budget is hit, or a stop is requested. */
 export async function runUntilControl(
   a: AgentSetup,
   s: AgentState,
-  opts: { maxSteps: number; shouldStop: () => boolean; onStep?: () => void },
+  opts: {
+    maxSteps: number;
+    shouldStop: () => boolean;
+    onStep?: () => void;
+    /** Runs after each turn's tool calls (a checkpoint of the worktree, for instance). */
+    afterTurn?: () => Promise<void>;
+  },
 ): Promise<LoopEnd> {
   for (;;) {
     if (opts.shouldStop()) return { kind: 'stopped' };
@@ -114,6 +161,7 @@ export async function runUntilControl(
       await runTool(a, s, assistantIndex, next++, call);
     }
     s.transcript = { id: s.transcript.id, length: next };
+    await opts.afterTurn?.();
     if (control) return { kind: 'control', call: control };
   }
 }
@@ -129,6 +177,32 @@ export async function answerControl(
   await writeToolResult(a, s, s.transcript.length, call, content, isError);
   s.transcript = { id: s.transcript.id, length: s.transcript.length + 1 };
 }
+
+/**
+ * Reads a control call's arguments. An invalid call is answered with its problems (the model retries) and comes back
+ * as the list of problems; a valid one is left for the caller to answer.
+ */
+export async function readControl<T>(
+  a: AgentSetup,
+  s: AgentState,
+  call: ToolCall,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: ZodError } },
+  rejection: (problems: string[], argumentsError: string | undefined) => string,
+): Promise<{ ok: true; value: T } | { ok: false; problems: string[] }> {
+  const parsed = schema.safeParse(call.arguments ?? {});
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const problems = call.argumentsError
+    ? [`arguments are not valid JSON: ${call.argumentsError}`]
+    : describeIssues(parsed.error);
+  await answerControl(a, s, call, rejection(problems, call.argumentsError), true);
+  return { ok: false, problems };
+}
+
+/** The usual answer to an invalid control call: the problems, and "submit it again". */
+export const resubmit =
+  (what: string) =>
+  (problems: string[]): string =>
+    `Your ${what} is invalid:\n- ${problems.join('\n- ')}\nSubmit it again, corrected.`;
 
 /** Appends messages (a nudge, new handoffs, conflict instructions) to the agent's transcript. */
 export async function say(a: AgentSetup, s: AgentState, messages: ChatMessage[]): Promise<void> {

@@ -8,6 +8,7 @@ import type { Limits, ModelCallMode, RunInput } from '../core/schemas';
 import type {
   Handoff,
   HubInfo,
+  NotAttempted,
   Receipt,
   Role,
   RoleModels,
@@ -62,6 +63,8 @@ export interface CycleRecord {
   plannerError: string | null;
   /** Tasks that did not merge, with the worker's own account. */
   unmerged: Array<Pick<Handoff, 'taskId' | 'title' | 'status' | 'summary'>>;
+  /** Planned tasks never started, with the reason (absent in cycles recorded by v0.1.0). */
+  notAttempted?: NotAttempted[];
   usage: Usage;
   durationMs: number;
 }
@@ -85,7 +88,8 @@ export interface RunResult {
   status: RunStatus;
   reason: string;
   cycles: number;
-  tasks: { merged: number; failed: number; abandoned: number };
+  /** notAttempted: planned tasks never started, over all cycles (see CycleRecord.notAttempted). */
+  tasks: { merged: number; failed: number; abandoned: number; notAttempted?: number };
   commits: number;
   usage: UsageByRole;
   costUsd: number;
@@ -111,7 +115,7 @@ export interface RunStatusView {
   stopRequested: boolean;
   activeAgents: Partial<Record<Role, number>>;
   agents: AgentSummary[];
-  tasks: { running: number; merged: number; failed: number; abandoned: number };
+  tasks: { running: number; merged: number; failed: number; abandoned: number; notAttempted?: number };
   commits: number;
   usage: UsageByRole;
   costUsd: number;
@@ -136,6 +140,7 @@ export interface PlannerInput {
   carry?: PlannerCarry;
 }
 
+/** The planner's state between steps when no child runs: what it continues as new with (see lib/planner-machine). */
 export interface PlannerCarry {
   transcript: { id: string; length: number };
   contextTokens: number;
@@ -159,6 +164,8 @@ export interface PlannerResult {
   abandoned: number;
   budgetExhausted: boolean;
   error: string | null;
+  /** Planned work never started, this planner's and its sub-planners' (absent in results of v0.1.0). */
+  notAttempted?: NotAttempted[];
 }
 
 export interface TaskInput {

@@ -2,6 +2,9 @@
  * A planner owns a scope (the whole goal for the cycle's root planner). It explores the code read-only, writes
  * tasks for workers and hands areas to sub-planners (recursively, depth-limited), receives every handoff as it
  * arrives and keeps planning from them, until its scope is done and no child runs.
+ *
+ * It is a state machine (lib/planner-machine.ts): `next(state)` picks one of plan-on-guidance, plan-on-handoffs,
+ * dispatch, drain-and-continue-as-new, wait or done, and the loop at the bottom of this file runs that step.
  */
 import {
   CancellationScope,
@@ -11,20 +14,31 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
+  patched,
   setCurrentDetails,
   setHandler,
   startChild,
   workflowInfo,
-  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import { add, carve, estimateCall, exhausted, remaining, spentLease, subtract, type Lease } from '../core/budget';
+import { estimateCall } from '../core/budget';
 import { CONTROL } from '../core/control-tools';
 import { taskIdOf, workflowIds } from '../core/ids';
-import { describeIssues, planSchema } from '../core/schemas';
+import { guidanceMessage, handoffsMessage } from '../core/messages';
+import { planSchema } from '../core/schemas';
 import { CYCLE, ROLE, RUN_ID } from '../core/search-attributes';
-import type { Handoff, ScopeSpec, TaskSpec, UsageByRole } from '../core/types';
+import type { Handoff } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
-import { answerControl, newAgentState, runUntilControl, say, type AgentSetup, type AgentState } from './agent';
+import {
+  agentFor,
+  answerControl,
+  newAgentState,
+  readControl,
+  restoreAgentState,
+  resubmit,
+  runUntilControl,
+  say,
+  type AgentState,
+} from './agent';
 import { activitiesFor } from './activities';
 import {
   agentEventsSignal,
@@ -34,70 +48,63 @@ import {
   resumeSignal,
   stopSignal,
   type AgentEvent,
-  type PlannerCarry,
   type PlannerInput,
   type PlannerResult,
 } from './definitions';
-import { compactHandoff, guidanceMessage, handoffsMessage } from '../core/messages';
+import {
+  admitPlan,
+  applyAdmission,
+  failedHandoff,
+  finalResult,
+  initialState,
+  next,
+  nextLease,
+  ownLease,
+  runningCount,
+  scopeFinished,
+  shouldWake,
+  taskFinished,
+  toCarry,
+  usedSlots,
+  waitMark,
+  type PlannerEnv,
+  type Running,
+} from './lib/planner-machine';
+import { PATCHES } from './patches';
 import { task } from './task';
-
-type Work = PlannerCarry['queue'][number];
-interface Running {
-  kind: 'task' | 'scope';
-  title: string;
-  slots: number;
-  lease: Lease;
-}
 
 export async function planner(input: PlannerInput): Promise<PlannerResult> {
   const { ctx, scope, depth } = input;
   const run = ctx.run;
   const id = workflowInfo().workflowId;
   const role = scope ? ('subplanner' as const) : ('planner' as const);
-  const carry = input.carry;
+  const st = initialState(input.guidance, input.carry);
+  const env = (): PlannerEnv => ({
+    slots: input.slots,
+    maxTasks: run.limits.maxTasksPerPlanner,
+    continueAsNewSuggested: workflowInfo().continueAsNewSuggested,
+  });
+  let doing = 'planning';
 
-  let queue: Work[] = carry?.queue ?? [];
-  let nextTask = carry?.nextTask ?? 1;
-  let nextScope = carry?.nextScope ?? 1;
-  let planned = carry?.planned ?? 0;
-  let unread: Handoff[] = carry?.unread ?? [];
-  const result: PlannerResult = carry?.result ?? {
-    handoffs: [],
-    usage: {},
-    merged: 0,
-    failed: 0,
-    abandoned: 0,
-    budgetExhausted: false,
-    error: null,
-  };
-  let scopeDone = carry?.scopeDone ?? false;
-  let paused = carry?.paused ?? false;
-  let stopRequested = carry?.stopRequested ?? false;
-  const guidance: string[] = [...input.guidance];
-  let newGuidance: string[] = [];
-  const running = new Map<string, Running>();
-  let childUsage: UsageByRole = {};
-  let state = 'planning';
-
-  const children = () => [...running.keys()].map((cid) => getExternalWorkflowHandle(cid));
+  // Signals reach this planner and go on down: stop to every child, the others to sub-planners.
   const forward = (fn: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>, onlyScopes = false) => {
-    for (const [cid, r] of running)
+    for (const [cid, r] of Object.entries(st.running))
       if (!onlyScopes || r.kind === 'scope') void fn(getExternalWorkflowHandle(cid)).catch(() => undefined);
   };
   setHandler(stopSignal, () => {
-    stopRequested = true;
-    for (const h of children()) void h.signal(stopSignal).catch(() => undefined);
+    st.stopRequested = true;
+    forward((h) => h.signal(stopSignal));
   });
   setHandler(pauseSignal, () => {
-    paused = true;
+    st.paused = true;
     forward((h) => h.signal(pauseSignal), true);
   });
   setHandler(resumeSignal, () => {
-    paused = false;
+    st.paused = false;
     forward((h) => h.signal(resumeSignal), true);
   });
   setHandler(replanSignal, ({ guidance: g }) => {
-    newGuidance.push(g);
+    st.newGuidance.push(g);
     forward((h) => h.signal(replanSignal, { guidance: g }), true);
   });
 
@@ -116,8 +123,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
     );
     const workspace = { path: opened.path, readOnly: true };
     let s: AgentState;
-    if (carry) {
-      s = newAgentState(carry.transcript, carry.contextTokens);
+    if (input.carry) {
+      s = restoreAgentState(input.carry);
     } else {
       const t = await acts.host.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
         {
@@ -127,38 +134,30 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           workspacePath: workspace.path,
           scope,
           depth,
-          guidance,
+          guidance: st.guidance,
           maxTasks: run.limits.maxTasksPerPlanner,
           canDelegate: depth < run.limits.maxDepth,
         },
       ]);
       s = newAgentState({ id: t.id, length: t.length }, t.tokens);
     }
-    const model = role === 'planner' ? run.models.planner : run.models.subplanner;
-    const agent: AgentSetup = {
-      runId: run.runId,
+    const agent = agentFor(run, role, {
       agentId: id,
-      role,
       acts,
-      modelCalls: run.modelCalls ?? 'activity',
-      model,
-      compactor: run.models.compactor,
       toolset: 'planner',
       control: [CONTROL.submitPlan],
       hostQueue,
       workspace,
       lease: input.lease,
-      commandTimeoutMs: run.limits.commandTimeoutSeconds * 1000,
-      label: `${role} step`,
-    };
+    });
     setHandler(agentQuery, () => ({
       id,
       role,
       title: scope?.scope ?? 'root',
-      state,
+      state: doing,
       step: s.steps,
       lastTool: s.lastTool,
-      costUsd: totalOf(mergeByRole(s.usage, childUsage)).costUsd,
+      costUsd: totalOf(mergeByRole(s.usage, st.childUsage)).costUsd,
       startedAt: workflowInfo().startTime.getTime(),
     }));
 
@@ -178,149 +177,120 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       if (reports.push(event) === 1) void Promise.resolve().then(flushReports);
     };
     const minWorkerCall = estimateCall(run.models.worker, 8_000);
-    const ownReserve = estimateCall(model, Math.max(s.contextTokens, 8_000));
-    const outstanding = () =>
-      [...running.values()].reduce((l, r) => add(l, r.lease), {
-        costUsd: 0,
-        tokens: 0,
-        deadline: input.lease.deadline,
-      } as Lease);
-    const freeLease = () =>
-      subtract(subtract(remaining(input.lease, totalOf(mergeByRole(s.usage, childUsage))), outstanding()), {
-        costUsd: ownReserve.costUsd,
-        tokens: ownReserve.tokens,
-        deadline: input.lease.deadline,
-      });
-    const usedSlots = () => [...running.values()].reduce((n, r) => n + r.slots, 0);
+    const ownReserve = estimateCall(agent.model, Math.max(s.contextTokens, 8_000));
     const details = () =>
       setCurrentDetails(
-        `**${role}**: ${scope?.scope ?? run.goal}\n\n${state} · running ${running.size} · queued ${queue.length} · ` +
-          `merged ${result.merged} · failed ${result.failed} · abandoned ${result.abandoned}`,
+        `**${role}**: ${scope?.scope ?? run.goal}\n\n${doing} · running ${runningCount(st)} · queued ` +
+          `${st.queue.length} · merged ${st.result.merged} · failed ${st.result.failed} · abandoned ${st.result.abandoned}`,
       );
 
     /** One planning round: the model explores and submits a plan, which replaces the not-yet-started queue. */
     async function planningRound(message: string | null): Promise<void> {
-      state = 'planning';
+      doing = 'planning';
       details();
-      // The planner's own calls may use what its children have neither spent nor been leased.
-      agent.lease = subtract(
-        subtract(input.lease, spentLease(totalOf(childUsage), input.lease.deadline)),
-        outstanding(),
-      );
+      agent.lease = ownLease(input.lease, st);
       if (message) await say(agent, s, [{ role: 'user', content: message }]);
       let repairs = 0;
+      let refused = false;
       const maxSteps = s.steps + run.limits.plannerMaxSteps;
       for (;;) {
-        const end = await runUntilControl(agent, s, { maxSteps, shouldStop: () => stopRequested });
+        const end = await runUntilControl(agent, s, { maxSteps, shouldStop: () => st.stopRequested });
         if (end.kind === 'stopped') return;
         if (end.kind === 'budget') {
-          result.budgetExhausted = true;
+          st.result.budgetExhausted = true;
           return;
         }
         if (end.kind === 'limit') {
-          if (planned === 0) result.error = `the ${role} produced no plan: ${end.reason}`;
-          scopeDone = true;
+          if (st.planned === 0) st.result.error = `the ${role} produced no plan: ${end.reason}`;
+          st.scopeDone = true;
           return;
         }
-        const parsed = planSchema.safeParse(end.call.arguments ?? {});
-        if (!parsed.success) {
-          const problems = end.call.argumentsError
-            ? [`arguments are not valid JSON: ${end.call.argumentsError}`]
-            : describeIssues(parsed.error);
-          await answerControl(
-            agent,
-            s,
-            end.call,
-            `Your plan is invalid:\n- ${problems.join('\n- ')}\nSubmit it again, corrected.`,
-            true,
-          );
+        const read = await readControl(agent, s, end.call, planSchema, resubmit('plan'));
+        if (!read.ok) {
           if (repairs++ >= 1) {
-            result.error = `the ${role} submitted an invalid plan twice: ${problems.join('; ')}`;
-            scopeDone = true;
+            st.result.error = `the ${role} submitted an invalid plan twice: ${read.problems.join('; ')}`;
+            st.scopeDone = true;
             return;
           }
           continue;
         }
-        const plan = parsed.data;
-        const room = Math.max(0, run.limits.maxTasksPerPlanner - planned);
-        const tasks: TaskSpec[] = plan.tasks.slice(0, room);
-        const canDelegate = depth < run.limits.maxDepth;
-        const scopes: ScopeSpec[] = canDelegate ? plan.subplanners : [];
-        queue = [
-          ...scopes.map((spec) => ({ kind: 'scope' as const, spec })),
-          ...tasks.map((spec) => ({ kind: 'task' as const, spec })),
-        ];
-        planned += tasks.length;
-        scopeDone = plan.done;
-        const notes = [
-          `Plan accepted: ${tasks.length} task(s) and ${scopes.length} sub-planner(s) queued.`,
-          plan.tasks.length > tasks.length
-            ? `${plan.tasks.length - tasks.length} task(s) dropped: this planner may create at most ${run.limits.maxTasksPerPlanner}.`
-            : '',
-          plan.subplanners.length && !canDelegate
-            ? 'Sub-planners are not available at this depth; plan tasks directly.'
-            : '',
-          'Handoffs will reach you as workers finish.',
-        ];
-        await answerControl(agent, s, end.call, notes.filter(Boolean).join(' '), false);
+        const maxTasks = run.limits.maxTasksPerPlanner;
+        const oversized = read.value.tasks.length > maxTasks - st.planned;
+        const admission = admitPlan(st, read.value, {
+          maxTasks,
+          canDelegate: depth < run.limits.maxDepth,
+          // Only an oversized plan asks: histories of v0.1.0 replay their plans without a marker.
+          refuseOversized: oversized && !refused && patched(PATCHES.refuseOversizedPlan),
+          plannedBy: agentKey,
+        });
+        if (admission.refused) {
+          refused = true;
+          await answerControl(agent, s, end.call, admission.answer, true);
+          continue;
+        }
+        applyAdmission(st, admission);
+        await answerControl(agent, s, end.call, admission.answer, false);
         return;
       }
     }
 
+    /** Starts the next queued work on a host with room, on a fair share of what the budget has free. */
     function dispatch(): void {
-      while (queue.length && !paused && !stopRequested && !result.budgetExhausted) {
-        const freeSlots = input.slots - usedSlots();
-        if (freeSlots < 1) return;
-        const free = freeLease();
-        if (exhausted(free, minWorkerCall, Date.now())) {
-          result.budgetExhausted = true;
-          return;
-        }
-        const work = queue.shift()!;
-        const lease = carve(free, Math.min(queue.length + 1, freeSlots), minWorkerCall);
-        if (work.kind === 'task') {
-          const childId = workflowIds.task(id, nextTask++);
-          start(childId, { kind: 'task', title: work.spec.title, slots: 1, lease }, (taskQueue) =>
-            startChild(task, {
-              workflowId: childId,
-              taskQueue,
-              args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance }],
-              staticSummary: `worker: ${work.spec.title}`.slice(0, 200),
-              typedSearchAttributes: [
-                { key: RUN_ID, value: run.runId },
-                { key: ROLE, value: 'worker' },
-                { key: CYCLE, value: ctx.cycle },
-              ],
-              parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-            }),
-          );
-        } else {
-          const childId = workflowIds.subplanner(id, nextScope++);
-          const slots = Math.max(1, Math.floor(freeSlots / 2));
-          start(childId, { kind: 'scope', title: work.spec.scope, slots, lease }, (taskQueue) =>
-            startChild(planner, {
-              workflowId: childId,
-              taskQueue,
-              args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance }],
-              staticSummary: `planner: ${work.spec.scope}`.slice(0, 200),
-              typedSearchAttributes: [
-                { key: RUN_ID, value: run.runId },
-                { key: ROLE, value: 'subplanner' },
-                { key: CYCLE, value: ctx.cycle },
-              ],
-              parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-            }),
-          );
-        }
+      const lease = nextLease(st, {
+        lease: input.lease,
+        ownUsage: s.usage,
+        ownReserve,
+        minWorkerCall,
+        slots: input.slots,
+        now: Date.now(),
+      });
+      if (!lease) {
+        st.result.budgetExhausted = true;
+        return;
+      }
+      const work = st.queue.shift()!;
+      if (work.kind === 'task') {
+        const childId = workflowIds.task(id, st.nextTask++);
+        start(childId, { kind: 'task', title: work.spec.title, slots: 1, lease }, (taskQueue) =>
+          startChild(task, {
+            workflowId: childId,
+            taskQueue,
+            args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance: st.guidance }],
+            staticSummary: `worker: ${work.spec.title}`.slice(0, 200),
+            typedSearchAttributes: [
+              { key: RUN_ID, value: run.runId },
+              { key: ROLE, value: 'worker' },
+              { key: CYCLE, value: ctx.cycle },
+            ],
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          }),
+        );
+      } else {
+        const childId = workflowIds.subplanner(id, st.nextScope++);
+        const slots = Math.max(1, Math.floor((input.slots - usedSlots(st)) / 2));
+        start(childId, { kind: 'scope', title: work.spec.scope, slots, lease }, (taskQueue) =>
+          startChild(planner, {
+            workflowId: childId,
+            taskQueue,
+            args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance: st.guidance }],
+            staticSummary: `planner: ${work.spec.scope}`.slice(0, 200),
+            typedSearchAttributes: [
+              { key: RUN_ID, value: run.runId },
+              { key: ROLE, value: 'subplanner' },
+              { key: CYCLE, value: ctx.cycle },
+            ],
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          }),
+        );
       }
     }
 
     function start(
       childId: string,
       r: Running,
-      begin: (hostQueue: string) => Promise<ChildWorkflowHandle<typeof task | typeof planner>>,
+      begin: (hostQueue: string) => Promise<{ result(): Promise<unknown> }>,
     ): void {
-      running.set(childId, r);
+      st.running[childId] = r;
       report({
         kind: 'started',
         id: childId,
@@ -332,14 +302,14 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       void acts.run
         .hostQueue()
         .then(async (q) => {
-          if (stopRequested) return null; // a stop arrived while the host was picked: never started
+          if (st.stopRequested) return null; // a stop arrived while the host was picked: never started
           const h = await begin(q);
           return (await h.result()) as Handoff | PlannerResult;
         })
         .then(
           (out) => (out ? finished(childId, r, out) : finished(childId, r, null, 'cancelled')),
           (err) => {
-            if (isCancellation(err) && stopRequested) return finished(childId, r, null, 'cancelled');
+            if (isCancellation(err) && st.stopRequested) return finished(childId, r, null, 'cancelled');
             log.warn('child failed', { childId, error: String(err) });
             finished(childId, r, null, String((err as Error).cause ?? err));
           },
@@ -347,26 +317,10 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
     }
 
     function finished(childId: string, r: Running, out: Handoff | PlannerResult | null, error?: string): void {
-      running.delete(childId);
+      const childTaskId = taskIdOf(run.runId, childId);
       if (r.kind === 'task') {
-        const h: Handoff = (out as Handoff | null) ?? {
-          taskId: taskIdOf(run.runId, childId),
-          title: r.title,
-          status: 'failed',
-          summary: `The worker failed: ${error}`,
-          notes: '',
-          concerns: [],
-          deviations: [],
-          findings: [],
-          commit: null,
-          filesChanged: [],
-          usage: {},
-          steps: 0,
-        };
-        childUsage = mergeByRole(childUsage, h.usage);
-        result[h.status === 'merged' ? 'merged' : h.status === 'failed' ? 'failed' : 'abandoned']++;
-        result.handoffs.push(compactHandoff(h));
-        unread.push(h);
+        const h = (out as Handoff | null) ?? failedHandoff(childTaskId, r.title, error);
+        taskFinished(st, childId, h);
         report({
           kind: 'finished',
           id: childId,
@@ -375,103 +329,65 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           usage: h.usage,
         });
       } else {
-        const sub = out as PlannerResult | null;
-        if (sub) {
-          childUsage = mergeByRole(childUsage, sub.usage);
-          result.merged += sub.merged;
-          result.failed += sub.failed;
-          result.abandoned += sub.abandoned;
-          result.handoffs.push(...sub.handoffs);
-          if (sub.budgetExhausted) result.budgetExhausted = true;
-        }
-        unread.push({
-          taskId: taskIdOf(run.runId, childId),
-          title: `sub-planner: ${r.title}`,
-          status: sub && !sub.error ? 'merged' : 'failed',
-          summary: sub
-            ? `Sub-planner finished: ${sub.merged} merged, ${sub.failed} failed, ${sub.abandoned} abandoned.${sub.error ? ` Error: ${sub.error}` : ''}`
-            : `The sub-planner failed: ${error}`,
-          notes: '',
-          concerns: [],
-          deviations: [],
-          findings: sub ? sub.handoffs.flatMap((h) => h.findings).slice(0, 10) : [],
-          commit: null,
-          filesChanged: [],
-          usage: {},
-          steps: 0,
-        });
+        scopeFinished(st, childId, childTaskId, r.title, out as PlannerResult | null, error);
         report({ kind: 'finished', id: childId, role: 'subplanner', usage: {} });
       }
       details();
     }
 
-    {
-      if (!carry) await planningRound(null);
-      for (;;) {
-        dispatch();
-        details();
-        const idle = running.size === 0 && (queue.length === 0 || result.budgetExhausted || stopRequested);
-        const wantsPlanning = !stopRequested && !result.budgetExhausted && !result.error;
-        if (wantsPlanning && newGuidance.length) {
-          const g = newGuidance;
-          newGuidance = [];
-          guidance.push(...g);
-          await planningRound(guidanceMessage(g, queue));
-          continue;
+    async function drainAndContinueAsNew(): Promise<never> {
+      doing = 'draining';
+      details();
+      await condition(() => runningCount(st) === 0);
+      const carry = toCarry(st, s);
+      await flushReports();
+      return continueAsNew<typeof planner>({ ...input, guidance: st.guidance, carry });
+    }
+
+    async function waitForNews(): Promise<void> {
+      doing = st.paused ? 'paused' : 'waiting for handoffs';
+      details();
+      const mark = waitMark(st);
+      await condition(() => shouldWake(st, mark, env()));
+    }
+
+    for (;;) {
+      const step = next(st, env());
+      switch (step.kind) {
+        case 'plan-on-guidance':
+          if (step.first) {
+            st.started = true;
+            await planningRound(null);
+          } else {
+            const g = st.newGuidance;
+            st.newGuidance = [];
+            st.guidance.push(...g);
+            await planningRound(guidanceMessage(g, st.queue));
+          }
+          break;
+        case 'plan-on-handoffs': {
+          const batch = st.unread;
+          st.unread = [];
+          await planningRound(handoffsMessage(batch, runningCount(st)));
+          break;
         }
-        if (
-          wantsPlanning &&
-          !scopeDone &&
-          queue.length === 0 &&
-          unread.length &&
-          planned < run.limits.maxTasksPerPlanner
-        ) {
-          const batch = unread;
-          unread = [];
-          await planningRound(handoffsMessage(batch, running.size));
-          continue;
-        }
-        if (idle) break;
-        if (workflowInfo().continueAsNewSuggested) {
-          // Children are drained first: the default parent close policy would otherwise end them.
-          state = 'draining';
+        case 'dispatch':
+          dispatch();
           details();
-          await condition(() => running.size === 0);
-          const next: PlannerCarry = {
-            transcript: s.transcript,
-            contextTokens: s.contextTokens,
-            compactions: s.compactions,
-            queue,
-            nextTask,
-            nextScope,
-            planned,
-            unread,
-            result: { ...result, usage: mergeByRole(result.usage, mergeByRole(s.usage, childUsage)) },
-            scopeDone,
-            paused,
-            stopRequested,
-          };
+          break;
+        case 'drain-and-continue-as-new':
+          await drainAndContinueAsNew();
+          break;
+        case 'wait':
+          await waitForNews();
+          break;
+        case 'done':
+          doing = 'done';
+          details();
           await flushReports();
-          await continueAsNew<typeof planner>({ ...input, guidance, carry: next });
-        }
-        state = paused ? 'paused' : 'waiting for handoffs';
-        details();
-        const before = running.size;
-        const unreadBefore = unread.length;
-        await condition(
-          () =>
-            running.size !== before ||
-            unread.length !== unreadBefore ||
-            newGuidance.length > 0 ||
-            (!paused && queue.length > 0 && usedSlots() < input.slots && !stopRequested) ||
-            (stopRequested && running.size === 0),
-        );
+          return finalResult(st, s.usage, agentKey);
       }
     }
-    state = 'done';
-    details();
-    await flushReports();
-    return { ...result, usage: mergeByRole(result.usage, mergeByRole(s.usage, childUsage)) };
   } finally {
     await CancellationScope.nonCancellable(() =>
       acts.host.closeWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId: agentKey }]),

@@ -22,11 +22,11 @@ import {
 import { estimateCall, exhausted, remaining, subtract, type Lease } from '../core/budget';
 import { CONTROL } from '../core/control-tools';
 import { targetBranch, workflowIds } from '../core/ids';
-import { DEFAULT_LIMITS, describeIssues, verdictSchema } from '../core/schemas';
+import { DEFAULT_LIMITS, verdictSchema } from '../core/schemas';
 import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
 import type { Receipt, Role, UsageByRole, Verdict } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
-import { answerControl, newAgentState, runUntilControl, type AgentSetup } from './agent';
+import { agentFor, answerControl, newAgentState, readControl, resubmit, runUntilControl } from './agent';
 import { activitiesFor, type Acts } from './activities';
 import {
   agentEventSignal,
@@ -49,6 +49,7 @@ import {
   type RunStatus,
   type RunStatusView,
 } from './definitions';
+import { cycleOutcome, cycleRecord, refuseDone, tasksOf } from './lib/cycle';
 import { planner } from './planner';
 
 export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<RunResult> {
@@ -127,13 +128,13 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
 
   const totals = () => mergeByRole(carry?.usage ?? {}, live.usage);
   const tasksSoFar = () => {
-    const t = { merged: live.merged, failed: live.failed, abandoned: live.abandoned };
-    for (const c of carry?.cycles ?? []) {
-      t.merged += c.tasks.merged;
-      t.failed += c.tasks.failed;
-      t.abandoned += c.tasks.abandoned;
-    }
-    return t;
+    const before = tasksOf(carry?.cycles ?? []);
+    return {
+      merged: before.merged + live.merged,
+      failed: before.failed + live.failed,
+      abandoned: before.abandoned + live.abandoned,
+      notAttempted: before.notAttempted,
+    };
   };
   setHandler(statusQuery, (): RunStatusView => {
     const activeAgents: Partial<Record<Role, number>> = {};
@@ -158,32 +159,8 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       resultBranch: targetBranch(runId),
     };
   });
-  // ---- preparing (first cycle only): validate everything before any agent starts
-  if (!carry) {
-    upsertSearchAttributes([
-      { key: RUN_ID, value: runId },
-      { key: ROLE, value: 'run' },
-      { key: STATUS, value: 'running' },
-    ]);
-    // Before validation the run's limits are not known: its own timeouts apply from the hub on.
-    const run = await userErrorsAsOwn(() => activitiesFor(DEFAULT_LIMITS).run.validateRun(input, runId, Date.now()));
-    const hub = await userErrorsAsOwn(() =>
-      activitiesFor(run.limits).run.prepareHub({ runId, repo: run.repo, base: run.base ?? undefined }),
-    );
-    upsertMemo({ promptsHash: run.promptsHash, models: run.models, limits: run.limits });
-    carry = {
-      run,
-      hub,
-      cycle: 1,
-      scratchpad: '',
-      nextFocus: '',
-      usage: {},
-      cycles: [],
-      commits: 0,
-      pendingGuidance,
-      paused,
-    };
-  }
+  // The cycle's phases, in order: prepare (first cycle only) → plan → verify → judge → publish, then the outcome.
+  carry = carry ?? (await prepare());
   const { run, hub } = carry;
   const acts = activitiesFor(run.limits);
   const cycle = carry.cycle;
@@ -208,14 +185,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       { key: COST_USD, value: totalOf(usage).costUsd },
     ]);
     setCurrentDetails(`**${s}** after ${history.length} cycle(s): ${reason}`);
-    const tasks = history.reduce(
-      (t, c) => ({
-        merged: t.merged + c.tasks.merged,
-        failed: t.failed + c.tasks.failed,
-        abandoned: t.abandoned + c.tasks.abandoned,
-      }),
-      { merged: 0, failed: 0, abandoned: 0 },
-    );
+    const tasks = tasksOf(history);
     return {
       runId,
       status: s,
@@ -242,13 +212,94 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     return finish('budget_exhausted', 'the budget left cannot cover another cycle', null);
   }
 
-  // ---- planning: the cycle's root planner and its tree of sub-planners and workers
   const started = Date.now();
   const tipBefore = await acts.run.targetTip({ runId });
-  let plan: PlannerResult | null = null;
-  let plannerError: string | null = null;
-  await condition(() => !paused || stopRequested);
-  if (!stopRequested) {
+  const { plan, plannerError } = await planPhase();
+  const cycleUsage = mergeByRole(plan?.usage ?? {}, {});
+  // Planner results are authoritative; live counts were only for status while the cycle ran.
+  live.usage = cycleUsage;
+  live.merged = plan?.merged ?? 0;
+  live.failed = plan?.failed ?? 0;
+  live.abandoned = plan?.abandoned ?? 0;
+  const receipt = await verifyPhase();
+  const judged = await judgePhase(plan, plannerError, receipt);
+  await publishPhase();
+
+  const record = cycleRecord({
+    cycle,
+    plan,
+    plannerError,
+    receipt,
+    verdict: judged.verdict,
+    refusedDone: judged.refusedDone,
+    usage: totalOf(mergeByRole(cycleUsage, judged.usage)),
+    durationMs: Date.now() - started,
+  });
+  const usage = mergeByRole(carry.usage, live.usage);
+  const spent = totalOf(usage);
+  upsertSearchAttributes([{ key: COST_USD, value: spent.costUsd }]);
+
+  const outcome = cycleOutcome({
+    stopRequested,
+    verdict: judged.verdict,
+    plannerBudgetExhausted: !!plan?.budgetExhausted,
+    runLease,
+    spent,
+    judgeReserve,
+    now: Date.now(),
+    cycle,
+    maxCycles: run.limits.maxCycles,
+  });
+  if (outcome.kind === 'finish') return finish(outcome.status, outcome.reason, record);
+
+  // Fresh cycle: nothing but the scratchpad, totals and pending guidance carries over.
+  await condition(() => true);
+  return continueAsNew<typeof autonomousRun>(input, {
+    run,
+    hub,
+    cycle: cycle + 1,
+    scratchpad: judged.verdict.scratchpad,
+    nextFocus: judged.verdict.nextFocus,
+    usage,
+    cycles: [...carry.cycles, record],
+    commits: carry.commits + record.tasks.merged,
+    pendingGuidance,
+    paused,
+  });
+
+  /** First cycle only: validate everything before any agent starts, then make the hub. */
+  async function prepare(): Promise<RunCarry> {
+    upsertSearchAttributes([
+      { key: RUN_ID, value: runId },
+      { key: ROLE, value: 'run' },
+      { key: STATUS, value: 'running' },
+    ]);
+    // Before validation the run's limits are not known: its own timeouts apply from the hub on.
+    const run = await userErrorsAsOwn(() => activitiesFor(DEFAULT_LIMITS).run.validateRun(input, runId, Date.now()));
+    const hub = await userErrorsAsOwn(() =>
+      activitiesFor(run.limits).run.prepareHub({ runId, repo: run.repo, base: run.base ?? undefined }),
+    );
+    upsertMemo({ promptsHash: run.promptsHash, models: run.models, limits: run.limits });
+    return {
+      run,
+      hub,
+      cycle: 1,
+      scratchpad: '',
+      nextFocus: '',
+      usage: {},
+      cycles: [],
+      commits: 0,
+      pendingGuidance,
+      paused,
+    };
+  }
+
+  /** The cycle's root planner and its tree of sub-planners and workers, unless the run is stopped while paused. */
+  async function planPhase(): Promise<{ plan: PlannerResult | null; plannerError: string | null }> {
+    let plan: PlannerResult | null = null;
+    let plannerError: string | null = null;
+    await condition(() => !paused || stopRequested);
+    if (stopRequested) return { plan, plannerError };
     phase = 'planning';
     setCurrentDetails(`cycle ${cycle}: planning and working`);
     plannerId = workflowIds.rootPlanner(runId, cycle);
@@ -256,8 +307,8 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       run,
       cycle,
       hub,
-      scratchpad: carry.scratchpad,
-      nextFocus: carry.nextFocus,
+      scratchpad: carry!.scratchpad,
+      nextFocus: carry!.nextFocus,
       rootId: runId,
     };
     const lease = subtract(remaining(runLease, spentBefore), { ...judgeReserve, deadline: runLease.deadline });
@@ -295,98 +346,50 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     }
     plannerId = null;
     agents.clear();
+    return { plan, plannerError };
   }
-  const cycleUsage = mergeByRole(plan?.usage ?? {}, {});
-  // Planner results are authoritative; live counts were only for status while the cycle ran.
-  live.usage = cycleUsage;
-  live.merged = plan?.merged ?? 0;
-  live.failed = plan?.failed ?? 0;
-  live.abandoned = plan?.abandoned ?? 0;
 
-  // ---- verify: the test command on a clean checkout of the target tip
-  let receipt: Receipt | null = null;
-  if (run.testCommand) {
+  /** The test command on a clean checkout of the target tip. */
+  async function verifyPhase(): Promise<Receipt | null> {
+    if (!run.testCommand) return null;
     phase = 'verifying';
     setCurrentDetails(`cycle ${cycle}: verifying with \`${run.testCommand}\``);
-    receipt = await acts.verify.verifyTarget.executeWithOptions({ summary: `verify: ${run.testCommand}` }, [
+    const receipt = await acts.verify.verifyTarget.executeWithOptions({ summary: `verify: ${run.testCommand}` }, [
       { runId, testCommand: run.testCommand, timeoutMs: run.limits.commandTimeoutSeconds * 1000 },
     ]);
     lastReceipt = receipt;
+    return receipt;
   }
 
-  // ---- judge: continue, done or stop
-  phase = 'judging';
-  setCurrentDetails(`cycle ${cycle}: judging`);
-  const diffStat = await acts.run.diffStat({ runId, from: tipBefore });
-  const judged = await judge(
-    acts,
-    run,
-    runId,
-    cycle,
-    carry.scratchpad,
-    plan,
-    plannerError,
-    receipt,
-    diffStat,
-    totals(),
-    stopRequested,
-  );
-  live.usage = mergeByRole(live.usage, judged.usage);
-  let verdict = judged.verdict;
-  let refusedDone = false;
-  if (verdict.decision === 'done' && run.testCommand && !receipt?.passed) {
-    refusedDone = true; // done is refused without a passing receipt
-    verdict = {
-      ...verdict,
-      decision: 'continue',
-      reasons: [...verdict.reasons, 'done refused: the test command does not pass on the target branch'],
-    };
+  /** The judge's verdict (continue, done or stop), with `done` refused on a failing receipt. */
+  async function judgePhase(plan: PlannerResult | null, plannerError: string | null, receipt: Receipt | null) {
+    phase = 'judging';
+    setCurrentDetails(`cycle ${cycle}: judging`);
+    const diffStat = await acts.run.diffStat({ runId, from: tipBefore });
+    const judged = await judge(
+      acts,
+      run,
+      runId,
+      cycle,
+      carry!.scratchpad,
+      plan,
+      plannerError,
+      receipt,
+      diffStat,
+      totals(),
+      stopRequested,
+    );
+    live.usage = mergeByRole(live.usage, judged.usage);
+    const { verdict, refusedDone } = refuseDone(judged.verdict, run.testCommand, receipt);
+    lastVerdict = verdict;
+    return { verdict, refusedDone, usage: judged.usage };
   }
-  lastVerdict = verdict;
 
-  phase = 'publishing';
-  await acts.run.publishTarget({ runId, repo: run.repo });
-
-  const record: CycleRecord = {
-    cycle,
-    tasks: { merged: live.merged, failed: live.failed, abandoned: live.abandoned },
-    receipt,
-    verdict,
-    refusedDone,
-    plannerError: plannerError ?? plan?.error ?? null,
-    unmerged: (plan?.handoffs ?? [])
-      .filter((h) => h.status !== 'merged')
-      .map(({ taskId, title, status, summary }) => ({ taskId, title, status, summary })),
-    usage: totalOf(mergeByRole(cycleUsage, judged.usage)),
-    durationMs: Date.now() - started,
-  };
-  const usage = mergeByRole(carry.usage, live.usage);
-  const spent = totalOf(usage);
-  upsertSearchAttributes([{ key: COST_USD, value: spent.costUsd }]);
-
-  if (stopRequested) return finish('stopped', 'stopped by the operator', record);
-  if (verdict.decision === 'done') return finish('done', verdict.reasons.join('; '), record);
-  if (verdict.decision === 'stop')
-    return finish('stopped', `the judge stopped the run: ${verdict.reasons.join('; ')}`, record);
-  if (plan?.budgetExhausted || exhausted(remaining(runLease, spent), judgeReserve, Date.now())) {
-    return finish('budget_exhausted', 'the run reached its cost, token or time limit', record);
+  /** The target branch to the user's repository. */
+  async function publishPhase(): Promise<void> {
+    phase = 'publishing';
+    await acts.run.publishTarget({ runId, repo: run.repo });
   }
-  if (cycle >= run.limits.maxCycles) return finish('max_cycles', `reached maxCycles (${run.limits.maxCycles})`, record);
-
-  // Fresh cycle: nothing but the scratchpad, totals and pending guidance carries over.
-  await condition(() => true);
-  return continueAsNew<typeof autonomousRun>(input, {
-    run,
-    hub,
-    cycle: cycle + 1,
-    scratchpad: verdict.scratchpad,
-    nextFocus: verdict.nextFocus,
-    usage,
-    cycles: [...carry.cycles, record],
-    commits: carry.commits + record.tasks.merged,
-    pendingGuidance,
-    paused,
-  });
 }
 
 /**
@@ -441,25 +444,19 @@ async function judge(
     },
   ]);
   const s = newAgentState({ id: t.id, length: t.length }, t.tokens);
-  const agent: AgentSetup = {
-    runId,
+  const agent = agentFor(run, 'judge', {
     agentId: id,
-    role: 'judge',
     acts,
     // One judge per cycle, inside the run workflow on the shared queue: its transcript is on the host picked above,
     // which only an activity routed to that host's queue is sure to reach.
     modelCalls: 'activity',
-    model: run.models.judge,
-    compactor: run.models.compactor,
     toolset: 'judge',
     control: [CONTROL.submitVerdict],
     hostQueue,
     workspace: null,
     // The judge's reserve was kept out of the planner's lease; it is never refused for budget.
     lease: { costUsd: null, tokens: null, deadline: Number.MAX_SAFE_INTEGER },
-    commandTimeoutMs: 0,
-    label: 'judge step',
-  };
+  });
   let problems: string[] = [];
   for (let attempt = 0; attempt < 2; attempt++) {
     const end = await runUntilControl(agent, s, { maxSteps: s.steps + 3, shouldStop: () => false });
@@ -467,22 +464,13 @@ async function judge(
       problems = [end.kind === 'stopped' ? 'stopped' : end.reason];
       break;
     }
-    const parsed = verdictSchema.safeParse(end.call.arguments ?? {});
-    if (parsed.success) {
+    const read = await readControl(agent, s, end.call, verdictSchema, resubmit('verdict'));
+    if (read.ok) {
       await answerControl(agent, s, end.call, 'Verdict recorded.', false);
-      const verdict = stopRequested ? { ...parsed.data, decision: 'stop' as const } : parsed.data;
+      const verdict = stopRequested ? { ...read.value, decision: 'stop' as const } : read.value;
       return { verdict, usage: s.usage };
     }
-    problems = end.call.argumentsError
-      ? [`arguments are not valid JSON: ${end.call.argumentsError}`]
-      : describeIssues(parsed.error);
-    await answerControl(
-      agent,
-      s,
-      end.call,
-      `Your verdict is invalid:\n- ${problems.join('\n- ')}\nSubmit it again, corrected.`,
-      true,
-    );
+    problems = read.problems;
   }
   if (stopRequested) {
     return {

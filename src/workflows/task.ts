@@ -9,17 +9,28 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   setHandler,
   setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
 import { CONTROL } from '../core/control-tools';
-import { finishSchema, describeIssues, type FinishArgs } from '../core/schemas';
+import { finishSchema, type FinishArgs } from '../core/schemas';
 import type { Handoff, HandoffStatus, IntegrationResult, WorkspaceRef } from '../core/types';
 import { totalOf } from '../core/usage';
-import { answerControl, newAgentState, runUntilControl, say, type AgentSetup, type AgentState } from './agent';
+import {
+  answerControl,
+  newAgentState,
+  readControl,
+  restoreAgentState,
+  runUntilControl,
+  say,
+  type AgentSetup,
+  type AgentState,
+} from './agent';
 import { activitiesFor, type Acts } from './activities';
 import { agentQuery, stopSignal, type TaskCarry, type TaskInput } from './definitions';
+import { PATCHES } from './patches';
 
 // A hot file (a changelog every task touches) can conflict again while the agent resolves; each round is paid from its lease.
 const MAX_CONFLICT_ROUNDS = 8;
@@ -79,11 +90,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
       readOnly: false,
     };
     if (input.carry) {
-      s = {
-        ...newAgentState(input.carry.transcript, input.carry.contextTokens),
-        steps: input.carry.steps,
-        usage: input.carry.usage,
-      };
+      s = restoreAgentState(input.carry);
     } else {
       const t = await acts.host.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
         { transcriptId: id, kind: 'worker', ctx, workspacePath: workspace.path, task: spec, guidance: input.guidance },
@@ -108,6 +115,14 @@ export async function task(input: TaskInput): Promise<Handoff> {
       label: 'worker step',
     };
     let lastCheckpoint = s.steps;
+    // Pushed to the hub, so a task whose host or worktree is lost resumes from here (openWorkspace finds the branch).
+    const checkpointIfDue = async () => {
+      if (s.steps - lastCheckpoint < CHECKPOINT_EVERY) return;
+      await acts.host.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
+        { runId: run.runId, taskId, message: `checkpoint after step ${s.steps}` },
+      ]);
+      lastCheckpoint = s.steps;
+    };
     for (;;) {
       state = 'working';
       setCurrentDetails(`**worker**: ${spec.title}\n\nstep ${s.steps} · ${s.lastTool ?? ''}`);
@@ -115,14 +130,13 @@ export async function task(input: TaskInput): Promise<Handoff> {
         maxSteps: run.limits.workerMaxSteps,
         shouldStop: () => stopRequested || workflowInfo().continueAsNewSuggested,
         onStep: () => setCurrentDetails(`**worker**: ${spec.title}\n\nstep ${s.steps} · ${s.lastTool ?? ''}`),
+        // v0.1.0 checkpointed only when the loop returned: a 60-step task had none until it ended.
+        afterTurn: async () => {
+          if (s.steps - lastCheckpoint >= CHECKPOINT_EVERY && patched(PATCHES.checkpointWhileWorking))
+            await checkpointIfDue();
+        },
       });
-      if (s.steps - lastCheckpoint >= CHECKPOINT_EVERY) {
-        // Pushed to the hub, so a task whose host disappears resumes from here on another host.
-        await acts.host.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
-          { runId: run.runId, taskId, message: `checkpoint after step ${s.steps}` },
-        ]);
-        lastCheckpoint = s.steps;
-      }
+      await checkpointIfDue();
       if (end.kind === 'stopped' && !stopRequested) {
         keepWorkspace = true; // the next run of this workflow goes on in the same worktree
         const carry: TaskCarry = {
@@ -149,12 +163,9 @@ export async function task(input: TaskInput): Promise<Handoff> {
         return handoff('abandoned', `Abandoned: ${end.reason}. Work so far is checkpointed on the task branch.`);
       }
 
-      const parsed = finishSchema.safeParse(end.call.arguments ?? {});
-      if (!parsed.success) {
-        await answerControl(agent, s, end.call, invalid(end.call.argumentsError, describeIssues(parsed.error)), true);
-        continue;
-      }
-      const finish: FinishArgs = parsed.data;
+      const read = await readControl(agent, s, end.call, finishSchema, invalid);
+      if (!read.ok) continue;
+      const finish: FinishArgs = read.value;
       const report = {
         notes: finish.notes,
         concerns: finish.concerns,
@@ -227,7 +238,7 @@ async function checkpoint(acts: Acts, runId: string, taskId: string, hostQueue: 
   await acts.host.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId, taskId, message }]);
 }
 
-function invalid(argumentsError: string | undefined, problems: string[]): string {
+function invalid(problems: string[], argumentsError: string | undefined): string {
   if (argumentsError) return `Your finish call's arguments were not valid JSON (${argumentsError}). Call finish again.`;
   return `Your handoff is invalid:\n- ${problems.join('\n- ')}\nCall finish again with corrected arguments.`;
 }

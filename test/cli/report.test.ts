@@ -155,7 +155,7 @@ describe('the report of a running run', () => {
       durationMs: 60_000,
       costUsd: 0.06,
     });
-    expect(Object.keys(rep.tasks)).toEqual(['merged', 'failed', 'abandoned', 'running']);
+    expect(Object.keys(rep.tasks)).toEqual(['merged', 'failed', 'abandoned', 'running', 'notAttempted']);
     expect(rep.history.map((c) => c.verdict?.decision)).toEqual(['continue']);
     expect(summaryLines(rep, PLAIN)[0]).toBe('r  running  in cycle 2, 1m00s so far');
   });

@@ -79,7 +79,7 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
   it('by default: agents on the host queue, model calls as activities there, read-only tools local', async () => {
     const { runId, result } = await run();
     expect(result.status).toBe('done');
-    expect(result.tasks).toEqual({ merged: 7, failed: 0, abandoned: 0 });
+    expect(result.tasks).toEqual({ merged: 7, failed: 0, abandoned: 0, notAttempted: 0 });
 
     const p = await placement(runId);
     expect(p.get(runId)!.queue).toBe(h.taskQueue); // the run itself is on the shared queue
@@ -101,7 +101,7 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
   it("modelCalls 'local': the same outcome, with every agent's model calls recorded as local activities", async () => {
     const { runId, result } = await run('local');
     expect(result.status).toBe('done');
-    expect(result.tasks).toEqual({ merged: 7, failed: 0, abandoned: 0 });
+    expect(result.tasks).toEqual({ merged: 7, failed: 0, abandoned: 0, notAttempted: 0 });
     expect(result.usage.worker?.calls).toBeGreaterThan(0);
 
     const p = await placement(runId);

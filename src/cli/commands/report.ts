@@ -13,7 +13,7 @@
  *     "goal": string | null, "repo": string | null, "resultBranch": string,
  *     "startedAt": string | null, "endedAt": string | null, "durationMs": number | null,   // ISO times
  *     "cycles": number,
- *     "tasks": { "merged": number, "failed": number, "abandoned": number, "running": number },
+ *     "tasks": { "merged": number, "failed": number, "abandoned": number, "running": number, "notAttempted": number },
  *     "commits": number, "costUsd": number,
  *     "tokens": { "input": number, "output": number, "cacheRead": number, "cacheWrite": number },
  *     "usageByRole": { "<role>": { "calls", "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "costUsd", "unpricedCalls" } },
@@ -23,8 +23,10 @@
  *                   "refusedDone": boolean,          // the judge said done but the tests failed
  *                   "receipt": { "command", "commit", "passed", "exitCode", "timedOut", "durationMs" } | null,
  *                   "plannerError": string | null, "costUsd": number, "durationMs": number,
- *                   "unmerged": [{ "taskId", "title", "status": "failed" | "abandoned", "summary" }] }],
+ *                   "unmerged": [{ "taskId", "title", "status": "failed" | "abandoned", "summary" }],
+ *                   "notAttempted": [{ "title", "reason", "plannedBy" }] }],
  *     "unmerged": [{ "cycle": number, "taskId": string, "title": string, "status": string, "summary": string }],
+ *     "notAttempted": [{ "cycle": number, "title": string, "reason": string, "plannedBy": string }],  // planned, never started
  *     "models": { "<role>": { "provider", "model", "maxTokens", "contextWindow", "price" } } | null,
  *     "failure": string | null,             // set when the workflow failed, was terminated, cancelled or timed out
  *     "uiUrl": string

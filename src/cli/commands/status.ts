@@ -10,7 +10,8 @@
  *     "phase": "preparing" | "planning" | "verifying" | "judging" | "publishing" | "finished" | null,
  *     "cycle": number | null,             // null while the run has not answered yet
  *     "paused": boolean, "stopRequested": boolean,
- *     "tasks": { "running": number, "merged": number, "failed": number, "abandoned": number },
+ *     "tasks": { "running": number, "merged": number, "failed": number, "abandoned": number,
+ *                "notAttempted": number },  // planned tasks never started, in cycles already judged
  *     "commits": number, "costUsd": number,
  *     "usageByRole": { "<role>": { "calls", "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "costUsd", "unpricedCalls" } },
  *     "agents": [{ "id": string, "role": string, "title": string, "startedAt": number }],   // running sub-planners and workers
@@ -41,7 +42,7 @@ export interface StatusJson {
   cycle: number | null;
   paused: boolean;
   stopRequested: boolean;
-  tasks: { running: number; merged: number; failed: number; abandoned: number };
+  tasks: { running: number; merged: number; failed: number; abandoned: number; notAttempted: number };
   commits: number;
   costUsd: number;
   usageByRole: UsageByRole;
@@ -75,7 +76,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
       cycle: r.cycles,
       paused: false,
       stopRequested: false,
-      tasks: { running: 0, ...r.tasks },
+      tasks: { running: 0, ...r.tasks, notAttempted: r.tasks.notAttempted ?? 0 },
       commits: r.commits,
       costUsd: r.costUsd,
       usageByRole: r.usage,
@@ -96,7 +97,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
       cycle: v.cycle,
       paused: v.paused,
       stopRequested: v.stopRequested,
-      tasks: v.tasks,
+      tasks: { ...v.tasks, notAttempted: v.tasks.notAttempted ?? 0 },
       commits: v.commits,
       costUsd: v.costUsd,
       usageByRole: v.usage,
@@ -115,7 +116,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
     cycle: null,
     paused: false,
     stopRequested: false,
-    tasks: { running: 0, merged: 0, failed: 0, abandoned: 0 },
+    tasks: { running: 0, merged: 0, failed: 0, abandoned: 0, notAttempted: 0 },
     commits: 0,
     costUsd: 0,
     usageByRole: {},

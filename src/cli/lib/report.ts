@@ -27,6 +27,8 @@ export interface CycleReport {
   costUsd: number;
   durationMs: number;
   unmerged: Array<{ taskId: string; title: string; status: string; summary: string }>;
+  /** Planned tasks never started, with the reason (empty for cycles recorded by v0.1.0). */
+  notAttempted: Array<{ title: string; reason: string; plannedBy: string }>;
 }
 
 export interface RunReport {
@@ -42,13 +44,14 @@ export interface RunReport {
   endedAt: string | null;
   durationMs: number | null;
   cycles: number;
-  tasks: { merged: number; failed: number; abandoned: number; running: number };
+  tasks: { merged: number; failed: number; abandoned: number; running: number; notAttempted: number };
   commits: number;
   costUsd: number;
   tokens: { input: number; output: number; cacheRead: number; cacheWrite: number };
   usageByRole: UsageByRole;
   history: CycleReport[];
   unmerged: Array<{ cycle: number; taskId: string; title: string; status: string; summary: string }>;
+  notAttempted: Array<{ cycle: number; title: string; reason: string; plannedBy: string }>;
   models: RoleModels | null;
   failure: string | null;
   uiUrl: string;
@@ -70,6 +73,7 @@ export function buildReport(
   const endedMs = snap.closeTime?.getTime() ?? null;
   const sum = (k: 'merged' | 'failed' | 'abandoned') => records.reduce((n, c) => n + c.tasks[k], 0);
   const history = records.map(cycleReport);
+  const notAttempted = history.flatMap((c) => c.notAttempted.map((n) => ({ cycle: c.cycle, ...n })));
   return {
     runId: snap.runId,
     status: r?.status ?? (snap.failure ? 'failed' : (v?.status ?? 'running')),
@@ -82,11 +86,14 @@ export function buildReport(
     endedAt: endedMs ? new Date(endedMs).toISOString() : null,
     durationMs: (endedMs ?? now) - startedMs,
     cycles: r?.cycles ?? (v ? v.cycle : records.length),
-    tasks: r
-      ? { ...r.tasks, running: 0 }
-      : v
-        ? { merged: v.tasks.merged, failed: v.tasks.failed, abandoned: v.tasks.abandoned, running: v.tasks.running }
-        : { merged: sum('merged'), failed: sum('failed'), abandoned: sum('abandoned'), running: 0 },
+    tasks: {
+      ...(r
+        ? { ...r.tasks, running: 0 }
+        : v
+          ? { merged: v.tasks.merged, failed: v.tasks.failed, abandoned: v.tasks.abandoned, running: v.tasks.running }
+          : { merged: sum('merged'), failed: sum('failed'), abandoned: sum('abandoned'), running: 0 }),
+      notAttempted: notAttempted.length,
+    },
     commits: r?.commits ?? v?.commits ?? carry?.commits ?? 0,
     costUsd: r?.costUsd ?? v?.costUsd ?? total.costUsd,
     tokens: {
@@ -98,6 +105,7 @@ export function buildReport(
     usageByRole: usage,
     history,
     unmerged: history.flatMap((c) => c.unmerged.map((u) => ({ cycle: c.cycle, ...u }))),
+    notAttempted,
     models: (snap.memo.models as RoleModels | undefined) ?? carry?.run.models ?? null,
     failure: snap.failure,
     uiUrl,
@@ -124,6 +132,7 @@ function cycleReport(c: CycleRecord): CycleReport {
     costUsd: c.usage.costUsd,
     durationMs: c.durationMs,
     unmerged: c.unmerged.map((u) => ({ taskId: u.taskId, title: u.title, status: u.status, summary: u.summary })),
+    notAttempted: (c.notAttempted ?? []).map((n) => ({ title: n.title, reason: n.reason, plannedBy: n.plannedBy })),
   };
 }
 
@@ -138,6 +147,7 @@ export function summaryLines(rep: RunReport, style: Style, extra: string[][] = [
     [
       '  tasks',
       `${style.green(String(rep.tasks.merged))} merged · ${rep.tasks.failed} failed · ${rep.tasks.abandoned} abandoned` +
+        (rep.tasks.notAttempted ? ` · ${style.red(String(rep.tasks.notAttempted))} not attempted` : '') +
         (rep.tasks.running ? ` · ${rep.tasks.running} running` : '') +
         `   commits ${rep.commits}`,
     ],
@@ -223,6 +233,15 @@ export function reportLines(rep: RunReport, style: Style): string[] {
       statusWord(u.status, style),
       truncate(u.title, 50),
       truncate(u.summary, 120),
+    ]);
+    out.push(...table(rows));
+  }
+  if (rep.notAttempted.length) {
+    out.push('', style.bold('Planned but not attempted'));
+    const rows = rep.notAttempted.map((n) => [
+      `  c${n.cycle} ${n.plannedBy}`,
+      truncate(n.title, 50),
+      truncate(n.reason, 120),
     ]);
     out.push(...table(rows));
   }

@@ -1,0 +1,11 @@
+/**
+ * Ids of the behaviour changes guarded by `patched()`: a history recorded before a change has no marker for it and
+ * replays the old commands; new executions record the marker and take the new path. Listed with the release that
+ * introduced them in docs/upgrading.md. Never rename or reuse an id.
+ */
+export const PATCHES = {
+  /** v0.2.0: workers checkpoint to the hub every CHECKPOINT_EVERY steps while they work, not only when they stop. */
+  checkpointWhileWorking: 'checkpoint-while-working',
+  /** v0.2.0: a plan with more tasks than the planner's room left is refused once, with the room in the answer. */
+  refuseOversizedPlan: 'refuse-oversized-plan',
+} as const;
