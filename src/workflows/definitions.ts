@@ -9,6 +9,7 @@ import type {
   Handoff,
   HubInfo,
   Receipt,
+  RefIncident,
   Role,
   RoleModels,
   ScopeSpec,
@@ -64,6 +65,8 @@ export interface CycleRecord {
   unmerged: Array<Pick<Handoff, 'taskId' | 'title' | 'status' | 'summary'>>;
   usage: Usage;
   durationMs: number;
+  /** The run's latest incidents so far (shared refs moved behind longrun's back, restored); from the hub's log. */
+  incidents?: RefIncident[];
 }
 
 /** Carried across continue-as-new: totals and the scratchpad, nothing else (fresh cycles against drift). */
@@ -118,6 +121,8 @@ export interface RunStatusView {
   lastVerdict: Verdict | null;
   lastReceipt: Receipt | null;
   resultBranch: string;
+  /** Shared refs found moved behind longrun's back and restored, oldest first (the latest few). */
+  incidents?: RefIncident[];
 }
 
 // ---------------------------------------------------------------------------

@@ -162,7 +162,7 @@ describe('publishTarget and diffStat', () => {
 
     const published = await fx.acts.publishTarget({ runId, repo: fx.repo });
     const tip = await fx.acts.targetTip({ runId });
-    expect(published).toEqual({ branch: `longrun/${runId}`, commit: tip });
+    expect(published).toEqual({ branch: `longrun/${runId}`, commit: tip, incidents: [] });
     expect(await userGit(fx.repo, 'rev-parse', `refs/heads/longrun/${runId}`)).toBe(tip);
     expect(await snapshot()).toEqual(before);
 
