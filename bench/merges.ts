@@ -87,7 +87,12 @@ const hubGit = (b: Bench, ...args: string[]) =>
  * (cheap: only the edited file is rewritten), then all tasks integrate at once.
  */
 async function runRound(b: Bench, scenario: Scenario) {
-  hubGit(b, 'update-ref', b.target, b.base);
+  // The target and its guard together (guard.ts): a target moved alone is an incident longrun would undo.
+  execFileSync('git', ['update-ref', '--stdin'], {
+    cwd: b.hubPath,
+    env: userEnv,
+    input: `update ${b.target} ${b.base}\nupdate refs/longrun/guard/${b.target.replace(/^refs\//, '')} ${b.base}\n`,
+  });
   b.worktrees.forEach((wt, i) => {
     execFileSync('git', ['reset', '-q', '--hard', b.base], { cwd: wt, env: userEnv });
     const n = (i * 7) % FILES; // distinct existing files, spread over the tree
@@ -95,7 +100,13 @@ async function runRound(b: Bench, scenario: Scenario) {
     if (scenario.mergePathOnly)
       execFileSync('git', ['commit', '-q', '-a', '-m', `task ${i}`], { cwd: wt, env: userEnv });
   });
-  const heads = scenario.mergePathOnly ? b.ids.map((id) => hubGit(b, 'rev-parse', `refs/heads/task/${id}`)) : [];
+  // Each workspace is its own repository: its commits reach the hub when longrun fetches them (as integrateTask does).
+  const heads = scenario.mergePathOnly
+    ? b.worktrees.map((wt, i) => {
+        hubGit(b, 'fetch', '--quiet', '--no-write-fetch-head', wt, `+HEAD:refs/heads/task/${b.ids[i]}`);
+        return hubGit(b, 'rev-parse', `refs/heads/task/${b.ids[i]}`);
+      })
+    : [];
   execFileSync('sync'); // the resets' writeback must not be billed to the merges
 
   const integrators = Array.from({ length: scenario.integrators }, () => new Integrator(scenario.options));

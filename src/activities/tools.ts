@@ -1,10 +1,15 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { LongrunConfig } from '../config';
+import { paths, type LongrunConfig } from '../config';
+import { taskIdOf } from '../core/ids';
+import { describeIncident } from '../core/incidents';
 import type { ChatMessage, ToolCall, ToolCallInput, ToolCallResult } from '../core/types';
 import type { ArtifactStore } from '../store/artifacts';
 import { executeTool, type ToolOutcome } from '../tools/run';
 import { sandboxSettingsFromEnv, SandboxUnavailableError } from '../tools/sandbox';
+import { checkTarget } from '../workspace/guard';
+import { hubExists } from '../workspace/hub';
+import { headRef, targetBranch } from '../workspace/names';
 
 /**
  * The runTool activity: one tool call of an agent. It reads the call from the transcript (claim-check:
@@ -97,11 +102,37 @@ export function createToolActivities(deps: { config: LongrunConfig; store: Artif
     }
   }
 
+  /**
+   * An agent's command cannot reach the hub's refs through its own repository, and with bubblewrap not at all; without
+   * it, a command that names the hub's path can. Checking the target right after each command (outside the sandbox,
+   * one `for-each-ref`) is what lets the incident name the task and the command; the target is put back at once.
+   */
+  async function guardAfterCommand(call: ToolCall, input: ToolCallInput, outcome: ToolOutcome): Promise<ToolOutcome> {
+    const hubPath = paths.hub(deps.config.home, input.runId);
+    if (!(await hubExists(hubPath))) return outcome; // a workspace outside a run (tests, the CLI's checks)
+    const args = call.arguments as { command?: unknown } | undefined;
+    const incident = await checkTarget(hubPath, headRef(targetBranch(input.runId)), {
+      detectedBy: 'command',
+      taskId: taskIdOf(input.runId, input.agentId),
+      agentId: input.agentId,
+      command: typeof args?.command === 'string' ? args.command : undefined,
+    });
+    if (!incident) return outcome;
+    return {
+      ...outcome,
+      content:
+        `${outcome.content}\n[longrun: ${describeIncident(incident)}. The run's branches are longrun's to move: ` +
+        `work in your own repository (your branch, your commits); finish merges your work.]`,
+      summary: `${outcome.summary} (moved the target: restored)`,
+    };
+  }
+
   return {
     async runTool(input: ToolCallInput): Promise<ToolCallResult> {
       const ctx = activityContext();
       const call = await findCall(input);
-      const outcome = await execute(call, input, ctx);
+      let outcome = await execute(call, input, ctx);
+      if (call.name === 'run_command') outcome = await guardAfterCommand(call, input, outcome);
       const result: ChatMessage = {
         role: 'tool',
         toolCallId: call.id,

@@ -1,5 +1,5 @@
 import type { LongrunConfig } from '../config';
-import type { HubInfo, IntegrationResult, Receipt, WorkspaceInfo } from '../core/types';
+import type { HubInfo, IntegrationResult, Receipt, RefIncident, WorkspaceInfo } from '../core/types';
 import * as hub from '../workspace/hub';
 import { integrateTask } from '../workspace/integrate';
 import { Integrator } from '../workspace/integrator';
@@ -9,7 +9,7 @@ import * as worktree from '../workspace/worktree';
 export { inspectRepo } from '../workspace/hub';
 
 /**
- * Workspace activities: hub, per-task worktrees, checkpoints, integration by compare-and-swap,
+ * Workspace activities: hub, per-task workspaces (repositories borrowing the hub's objects), checkpoints, integration by compare-and-swap,
  * verification and publishing. They run on the worker process's host-affine task queue, because
  * a worktree lives on one disk. One Integrator per factory call = one merge queue per hub per
  * worker process; create the activities once per process.
@@ -61,7 +61,10 @@ export function createWorkspaceActivities(deps: { config: LongrunConfig; integra
       return verifyTarget({ home, ...input });
     },
 
-    async publishTarget(input: { runId: string; repo: string }): Promise<{ branch: string; commit: string }> {
+    async publishTarget(input: {
+      runId: string;
+      repo: string;
+    }): Promise<{ branch: string; commit: string; incidents: RefIncident[] }> {
       return hub.publishTarget(home, input.runId, input.repo);
     },
 

@@ -1,4 +1,5 @@
 /** Messages the workflows add to a planner's conversation. Pure formatting, unit-tested. */
+import { describeIncident } from './incidents';
 import type { Handoff } from './types';
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
@@ -13,6 +14,7 @@ export function compactHandoff(h: Handoff): Handoff {
     deviations: h.deviations.slice(0, 3).map((c) => cut(c, 200)),
     findings: h.findings.slice(0, 3).map((c) => cut(c, 200)),
     filesChanged: h.filesChanged.slice(0, 20),
+    ...(h.incidents ? { incidents: h.incidents.slice(-5) } : {}),
   };
 }
 
@@ -27,6 +29,11 @@ export function handoffsMessage(handoffs: Handoff[], stillRunning: number): stri
     if (h.deviations.length) lines.push(`Deviations:\n${h.deviations.map((c) => `- ${c}`).join('\n')}`);
     if (h.findings.length) lines.push(`Findings:\n${h.findings.map((c) => `- ${c}`).join('\n')}`);
     if (h.filesChanged.length) lines.push(`Files: ${h.filesChanged.slice(0, 20).join(', ')}`);
+    if (h.incidents?.length) {
+      lines.push(
+        `Shared branches moved behind longrun's back (restored):\n${h.incidents.map((i) => `- ${describeIncident(i)}`).join('\n')}`,
+      );
+    }
     return lines.join('\n');
   });
   return [

@@ -196,11 +196,33 @@ export interface WorkspaceInfo {
   readOnly?: boolean;
 }
 
-export type IntegrationResult =
+/**
+ * A shared ref found where longrun did not put it (the target branch in the hub, or the published branch in the
+ * user's repository), and put back. `taskId`/`command` name the agent command that moved it, when known.
+ */
+export interface RefIncident {
+  /** ms since the epoch, when longrun noticed. */
+  at: number;
+  /** `hub refs/heads/longrun/<runId>` or `repo refs/heads/longrun/<runId>`. */
+  ref: string;
+  /** What the ref held; null when it had been deleted. */
+  found: string | null;
+  /** The commit longrun restored it to. */
+  restored: string;
+  /** The step that noticed: an agent's command, integration, verification or publishing. */
+  detectedBy: 'command' | 'integrate' | 'verify' | 'publish';
+  taskId?: string;
+  agentId?: string;
+  command?: string;
+}
+
+/** `incidents`: shared refs found moved behind longrun's back and restored during this call (and the task's own). */
+export type IntegrationResult = (
   | { status: 'merged'; commit: string; targetTip: string; casRetries: number; filesChanged: string[] }
   | { status: 'already-merged'; commit: string; filesChanged: string[] }
   | { status: 'no-changes' }
-  | { status: 'conflict'; onto: string; files: Array<{ path: string; content: string }> };
+  | { status: 'conflict'; onto: string; files: Array<{ path: string; content: string }> }
+) & { incidents?: RefIncident[] };
 
 /** The outcome of running the test command on a clean checkout of a commit. */
 export interface Receipt {
@@ -211,6 +233,8 @@ export interface Receipt {
   timedOut: boolean;
   durationMs: number;
   outputTail: string;
+  /** The target was found moved behind longrun's back before this verification, and restored. */
+  incidents?: RefIncident[];
 }
 
 // ---------------------------------------------------------------------------
@@ -260,6 +284,8 @@ export interface Handoff {
   filesChanged: string[];
   usage: UsageByRole;
   steps: number;
+  /** Shared refs this task's commands moved (or that were found moved when it merged), restored by longrun. */
+  incidents?: RefIncident[];
 }
 
 export type Decision = 'continue' | 'done' | 'stop';

@@ -2,6 +2,7 @@
  * The first user message of each role, built from run data. The system prompts are the Markdown files in
  * prompts/ (stable, so providers can cache them); everything that varies goes here. Pure: unit-tested.
  */
+import { describeIncident } from '../core/incidents';
 import type { Limits } from '../core/schemas';
 import type { Handoff, NotAttempted, Receipt, ScopeSpec, TaskSpec, Usage } from '../core/types';
 
@@ -92,7 +93,11 @@ export interface CycleReport {
 
 export function judgeBriefing(r: CycleReport): string {
   const handoffs = r.handoffs.map((h) => {
-    const extra = [...h.concerns.map((c) => `concern: ${c}`), ...h.deviations.map((d) => `deviation: ${d}`)];
+    const extra = [
+      ...h.concerns.map((c) => `concern: ${c}`),
+      ...h.deviations.map((d) => `deviation: ${d}`),
+      ...(h.incidents ?? []).map((i) => `incident: ${describeIncident(i)}`),
+    ];
     return `- **${h.status}** ${h.title} (${h.taskId}): ${h.summary}${extra.length ? `\n  ${extra.join('\n  ')}` : ''}`;
   });
   const receipt = r.receipt

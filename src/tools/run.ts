@@ -50,8 +50,10 @@ async function runCommandTool(args: ToolArgs<'run_command'>, ctx: ToolContext): 
     signal: ctx.signal,
     sourceEnv: ctx.env,
     sandbox: ctx.sandbox,
-    // Inside the sandbox `git add` / `git commit` need the git dirs even when they are outside the worktree.
-    writable: dirs ? [dirs.gitDir, dirs.commonDir] : [],
+    // A task's workspace is its own repository (`.git` inside it): `git add` / `git commit` work there. The git dir
+    // is bound writable for a workspace whose `.git` lives elsewhere; a shared common dir (a linked worktree's refs
+    // and objects, the hub's) never is: other tasks' branches and the target live there.
+    writable: dirs ? [dirs.gitDir] : [],
     privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,
     warn: ctx.warn,
   });

@@ -30,9 +30,12 @@ import * as path from 'node:path';
  *
  * Known limits: without the sandbox a command runs as the worker's user and can read whatever that
  * user can (files, /proc/<worker pid>/environ): the allow-list keeps secrets out of the environment,
- * it is not isolation — use LONGRUN_SANDBOX=bwrap where agents must not see the host. With a linked
- * worktree the git directory is in the hub, so a sandboxed command can write the hub's refs and
- * objects; the target branch is still moved only by compare-and-swap in integration.
+ * it is not isolation — use LONGRUN_SANDBOX=bwrap where agents must not see the host. Git: a task's
+ * workspace is its own repository borrowing the hub's objects read-only (src/workspace/worktree.ts),
+ * so only its own `.git` is writable and the hub (target, other tasks' branches, checkpoints,
+ * objects) is on the read-only root. Without the sandbox a command that names the hub's path can
+ * still write it: the target is then put back by the tip guard (src/workspace/guard.ts) and the
+ * incident recorded; other tasks' hub branches are refreshed from their workspaces at checkpoints.
  */
 
 export type SandboxMode = 'auto' | 'bwrap' | 'off';

@@ -10,6 +10,7 @@ import type {
   HubInfo,
   NotAttempted,
   Receipt,
+  RefIncident,
   Role,
   RoleModels,
   ScopeSpec,
@@ -67,6 +68,8 @@ export interface CycleRecord {
   notAttempted?: NotAttempted[];
   usage: Usage;
   durationMs: number;
+  /** The run's latest incidents so far (shared refs moved behind longrun's back, restored); from the hub's log. */
+  incidents?: RefIncident[];
 }
 
 /** Carried across continue-as-new: totals and the scratchpad, nothing else (fresh cycles against drift). */
@@ -122,6 +125,8 @@ export interface RunStatusView {
   lastVerdict: Verdict | null;
   lastReceipt: Receipt | null;
   resultBranch: string;
+  /** Shared refs found moved behind longrun's back and restored, oldest first (the latest few). */
+  incidents?: RefIncident[];
 }
 
 // ---------------------------------------------------------------------------

@@ -24,7 +24,8 @@ import { CONTROL } from '../core/control-tools';
 import { targetBranch, workflowIds } from '../core/ids';
 import { DEFAULT_LIMITS, verdictSchema } from '../core/schemas';
 import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
-import type { Receipt, Role, UsageByRole, Verdict } from '../core/types';
+import { describeIncident } from '../core/incidents';
+import type { Receipt, RefIncident, Role, UsageByRole, Verdict } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
 import { agentFor, answerControl, newAgentState, readControl, resubmit, runUntilControl } from './agent';
 import { activitiesFor, type Acts } from './activities';
@@ -76,6 +77,8 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   let status: RunStatus = 'running';
   let lastVerdict: Verdict | null = carry?.cycles.at(-1)?.verdict ?? null;
   let lastReceipt: Receipt | null = carry?.cycles.at(-1)?.receipt ?? null;
+  // Shared refs moved behind longrun's back and restored: the hub's log, as the last activity that read it said.
+  let incidents: RefIncident[] = carry?.cycles.at(-1)?.incidents ?? [];
 
   const toPlanner = (fn: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
     if (plannerId) void fn(getExternalWorkflowHandle(plannerId)).catch(() => undefined);
@@ -157,6 +160,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       lastVerdict,
       lastReceipt,
       resultBranch: targetBranch(runId),
+      incidents,
     };
   });
   // The cycle's phases, in order: prepare (first cycle only) → plan → verify → judge → publish, then the outcome.
@@ -184,7 +188,10 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       { key: STATUS, value: s },
       { key: COST_USD, value: totalOf(usage).costUsd },
     ]);
-    setCurrentDetails(`**${s}** after ${history.length} cycle(s): ${reason}`);
+    const restored = incidents.length
+      ? `\n\n**${incidents.length} incident(s)**, restored:\n${incidents.map((i) => `- ${describeIncident(i)}`).join('\n')}`
+      : '';
+    setCurrentDetails(`**${s}** after ${history.length} cycle(s): ${reason}${restored}`);
     const tasks = tasksOf(history);
     return {
       runId,
@@ -234,6 +241,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     refusedDone: judged.refusedDone,
     usage: totalOf(mergeByRole(cycleUsage, judged.usage)),
     durationMs: Date.now() - started,
+    incidents,
   });
   const usage = mergeByRole(carry.usage, live.usage);
   const spent = totalOf(usage);
@@ -358,6 +366,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       { runId, testCommand: run.testCommand, timeoutMs: run.limits.commandTimeoutSeconds * 1000 },
     ]);
     lastReceipt = receipt;
+    if (receipt.incidents?.length) incidents = [...incidents, ...receipt.incidents];
     return receipt;
   }
 
@@ -388,7 +397,8 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   /** The target branch to the user's repository. */
   async function publishPhase(): Promise<void> {
     phase = 'publishing';
-    await acts.run.publishTarget({ runId, repo: run.repo });
+    const published = await acts.run.publishTarget({ runId, repo: run.repo });
+    if (published.incidents) incidents = published.incidents; // the whole log (older workers returned none)
   }
 }
 

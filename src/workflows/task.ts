@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { CONTROL } from '../core/control-tools';
 import { finishSchema, type FinishArgs } from '../core/schemas';
-import type { Handoff, HandoffStatus, IntegrationResult, WorkspaceRef } from '../core/types';
+import type { Handoff, HandoffStatus, IntegrationResult, RefIncident, WorkspaceRef } from '../core/types';
 import { totalOf } from '../core/usage';
 import {
   answerControl,
@@ -55,6 +55,8 @@ export async function task(input: TaskInput): Promise<Handoff> {
     costUsd: totalOf(s.usage).costUsd,
     startedAt: workflowInfo().startTime.getTime(),
   }));
+  // Shared refs found moved (by this task's commands, or when it merged) and put back: the planner is told.
+  let incidents: RefIncident[] = [];
   const handoff = (status: HandoffStatus, summary: string, extra: Partial<Handoff> = {}): Handoff => ({
     taskId,
     title: spec.title,
@@ -68,6 +70,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
     filesChanged: [],
     usage: s.usage,
     steps: s.steps,
+    ...(incidents.length ? { incidents } : {}),
     ...extra,
   });
 
@@ -184,6 +187,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
         { taskQueue: hostQueue, summary: `merge ${taskId}` },
         [{ runId: run.runId, taskId, title: spec.title, message: finish.summary }],
       );
+      if (integration.incidents?.length) incidents = integration.incidents;
       if (integration.status === 'merged' || integration.status === 'already-merged') {
         merged = true;
         await answerControl(agent, s, end.call, `Merged as ${integration.commit}.`, false);

@@ -1,12 +1,12 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { git, gitOut } from './git';
+import { git, gitOut, UNTRUSTED } from './git';
 import { markerLines } from './names';
 
 /**
- * The conflict path, the only one that needs the worker's worktree: the target tip is merged into
- * the task branch with `git merge --no-commit`, leaving markers in the files for the agent to
- * resolve with its normal tools. The conflicted paths are recorded in the worktree's admin dir,
+ * The conflict path, the only one that needs the worker's workspace: the target tip (already readable there: the
+ * workspace borrows the hub's objects) is merged into the task branch with `git merge --no-commit`, leaving markers in the files for the agent to
+ * resolve with its normal tools. The conflicted paths are recorded in the workspace's git dir,
  * because an agent that `git add`s a file removes it from git's own list of unmerged paths.
  */
 
@@ -81,7 +81,7 @@ async function recorded(gitdir: string): Promise<string[]> {
  * [] when git merged cleanly after all (the caller then commits the merge).
  */
 export async function startConflictMerge(wt: string, gitdir: string, onto: string): Promise<ConflictFile[]> {
-  await git(wt, ['-c', 'commit.gpgsign=false', 'merge', '--no-ff', '--no-commit', '--no-verify', onto], {
+  await git(wt, [...UNTRUSTED, '-c', 'commit.gpgsign=false', 'merge', '--no-ff', '--no-commit', '--no-verify', onto], {
     okCodes: [1],
   });
   const files = await unmergedPaths(wt);

@@ -38,6 +38,9 @@ export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv
   };
 }
 
+/** Options for the git longrun runs in a workspace an agent controls: its hooks and fsmonitor must not run there. */
+export const UNTRUSTED = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
+
 export class GitError extends Error {
   constructor(
     readonly args: string[],

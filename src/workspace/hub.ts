@@ -1,9 +1,10 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { paths } from '../config';
-import type { HubInfo } from '../core/types';
+import type { HubInfo, RefIncident } from '../core/types';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { git, gitOut, GitError, resolveCommit, simpleGitAt } from './git';
+import { adoptGuard, checkTarget, guardedUpdate, readIncidents, recordIncident } from './guard';
 import { KeyedMutex } from './mutex';
 import { headRef, isLocalRepo, targetBranch } from './names';
 
@@ -141,12 +142,14 @@ export async function prepareHub({ home, runId, repo, base }: PrepareHubInput): 
     }
     const recorded = (await git(hubPath, ['config', '--get', 'longrun.base'], { okCodes: [1] })).stdout.trim();
     const tip = await resolveCommit(hubPath, headRef(branch));
+    if (tip) await adoptGuard(hubPath, headRef(branch), tip); // a no-op unless the hub predates the guard
     if (tip && recorded) return { hubPath, targetBranch: branch, baseCommit: recorded };
 
     const baseCommit = recorded || (await resolveBase(repo, hubPath, base));
     if (!tip) {
-      // Create-only (old value = empty): if another process created it meanwhile, its tip stands.
-      await git(hubPath, ['update-ref', '-m', 'longrun: start run', headRef(branch), baseCommit, ''], {
+      // Create-only (old value = empty), with its guard: if another process created it meanwhile, its tip stands.
+      await git(hubPath, ['update-ref', '-m', 'longrun: start run', '--stdin'], {
+        input: guardedUpdate(headRef(branch), baseCommit, null),
         okCodes: [128],
       });
       if (!(await resolveCommit(hubPath, headRef(branch)))) throw new Error(`could not create ${branch} in ${hubPath}`);
@@ -172,18 +175,33 @@ export async function targetTip(home: string, runId: string): Promise<string> {
 
 /**
  * Pushes the target branch to the user's repository as `longrun/<runId>`. Force is fine (the branch
- * is ours); nothing else there is touched: no checkout, no other ref, no working tree.
+ * is ours); nothing else there is touched: no checkout, no other ref, no working tree. Guarded like
+ * the target: the hub's target is checked first, and the user's branch must be absent or a commit
+ * longrun published (anything between the last recorded publish and this one, so a crash between the
+ * push and the record is not an incident); otherwise the push restores it and the incident is logged.
+ * Returns the run's latest incidents (the hub's log), for the run's status and report.
  */
 export async function publishTarget(
   home: string,
   runId: string,
   repo: string,
-): Promise<{ branch: string; commit: string }> {
+): Promise<{ branch: string; commit: string; incidents: RefIncident[] }> {
   const hubPath = await requireHub(home, runId);
-  const commit = await targetTip(home, runId);
   const branch = targetBranch(runId);
+  await checkTarget(hubPath, headRef(branch), { detectedBy: 'publish' });
+  const commit = await targetTip(home, runId);
   const problems = await inspectRepo(repo);
   if (problems.length) throw nonRetryable(WORKSPACE_ERRORS.invalidRepo, problems.join('; '));
+  const theirs = await publishedThere(hubPath, repo, headRef(branch));
+  if (theirs && !(await wasPublished(hubPath, branch, theirs, commit))) {
+    await recordIncident(hubPath, {
+      at: Date.now(),
+      ref: `repo ${headRef(branch)}`,
+      found: theirs,
+      restored: commit,
+      detectedBy: 'publish',
+    });
+  }
   try {
     // `+commit:ref` pushes the exact sha we report, even if the target moves during the push.
     await simpleGitAt(hubPath).push(repo, `+${commit}:${headRef(branch)}`, ['--quiet', '--no-verify']);
@@ -197,7 +215,27 @@ export async function publishTarget(
     }
     throw err;
   }
-  return { branch, commit };
+  await git(hubPath, ['update-ref', '-m', 'longrun: published', publishedRef(branch), commit]);
+  return { branch, commit, incidents: await readIncidents(hubPath) };
+}
+
+const publishedRef = (branch: string) => `refs/longrun/published/${branch}`;
+
+/** The commit the user's repository has on `ref`, or null when it has none. */
+async function publishedThere(hubPath: string, repo: string, ref: string): Promise<string | null> {
+  const out = await gitOut(hubPath, ['ls-remote', '--end-of-options', repo, ref]);
+  const line = out.split('\n').find((l) => l.endsWith(`\t${ref}`));
+  return line ? line.split('\t')[0] : null;
+}
+
+/** `theirs` is the last commit longrun published, or a later tip of the target up to `commit`. */
+async function wasPublished(hubPath: string, branch: string, theirs: string, commit: string): Promise<boolean> {
+  const last =
+    (await resolveCommit(hubPath, publishedRef(branch))) ?? (await gitOut(hubPath, ['config', 'longrun.base']));
+  if (theirs === last) return true;
+  const ancestor = async (a: string, b: string) =>
+    (await git(hubPath, ['merge-base', '--is-ancestor', a, b], { okCodes: [1, 128] })).exitCode === 0;
+  return (await ancestor(last, theirs)) && (await ancestor(theirs, commit));
 }
 
 const DIFFSTAT_MAX = 8_000;

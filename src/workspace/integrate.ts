@@ -4,6 +4,7 @@ import { withHeartbeat } from './context';
 import { clearConflictRecord, startConflictMerge, unresolvedConflicts } from './conflicts';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { gitOut, resolveCommit } from './git';
+import { checkTarget, readIncidents } from './guard';
 import { requireHub } from './hub';
 import type { Integrator } from './integrator';
 import { changedFiles, filesOfTaskCommit, findTaskCommit } from './merge';
@@ -12,6 +13,7 @@ import {
   addTaskWorktree,
   clearStaleTaskLocks,
   commitAll,
+  fetchTask,
   readWorktree,
   withTaskLock,
   type WorktreeState,
@@ -19,12 +21,15 @@ import {
 
 /**
  * The worker merges its own work:
- *   1. already on the target (trailer reachable)?  -> already-merged, whatever state the worktree is in
- *   2. commit what is pending, with the trailer; mid-merge, conclude the merge (no markers allowed)
+ *   0. the target is where longrun last put it (guard.ts), or is put back first
+ *   1. already on the target (trailer reachable)?  -> already-merged, whatever state the workspace is in
+ *   2. commit what is pending, with the trailer; mid-merge, conclude the merge (no markers allowed);
+ *      fetch the workspace's HEAD into the hub's task branch
  *   3. nothing changed since the fork point?       -> no-changes
  *   4. merge onto the target through the hub's queue (merge-tree + commit-tree + CAS)
- *   5. conflict with the tip? merge the tip into the worktree, markers in the files -> 'conflict';
+ *   5. conflict with the tip? merge the tip into the workspace, markers in the files -> 'conflict';
  *      the agent resolves them and the workflow calls integrateTask again.
+ * Every result carries the incidents found on the way and those logged against this task's commands.
  */
 
 export interface IntegrateInput {
@@ -48,75 +53,87 @@ export async function integrateTask(integrator: Integrator, input: IntegrateInpu
   return withTaskLock(wt, () =>
     withHeartbeat(
       async (): Promise<IntegrationResult> => {
-        const landed = await findTaskCommit(hubPath, target, taskId);
-        if (landed) {
-          return {
-            status: 'already-merged',
-            commit: landed.commit,
-            filesChanged: await filesOfTaskCommit(hubPath, landed),
-          };
-        }
-
-        let state = await readWorktree(hubPath, wt);
-        if (state) {
-          if (state.ref !== headRef(branch)) {
-            throw nonRetryable(
-              WORKSPACE_ERRORS.readOnlyWorkspace,
-              `the workspace at ${wt} is a read-only checkout: only a task workspace (openWorkspace without readOnly) integrates`,
-            );
-          }
-          await clearStaleTaskLocks(hubPath, state); // a crashed attempt's git may have left them
-          const pending = await commitPending(state, wt, input);
-          if (pending) return pending;
-        } else if (!(await resolveCommit(hubPath, headRef(branch)))) {
-          throw nonRetryable(
-            WORKSPACE_ERRORS.taskBranchMissing,
-            `task '${taskId}' has neither a workspace at ${wt} nor a branch ${branch} in the hub: call openWorkspace first`,
-          );
-        }
-
-        for (let round = 0; round < MAX_ROUNDS; round++) {
-          const [tip, head] = (await gitOut(hubPath, ['rev-parse', target, headRef(branch)])).split('\n');
-          // Three dots: what the task changed since it forked from the target (or last merged it in).
-          const filesChanged = await changedFiles(hubPath, [`${tip}...${head}`]);
-          if (!filesChanged.length) return { status: 'no-changes' };
-
-          const outcome = await integrator.merge(hubPath, target, { taskId, title, head });
-          switch (outcome.kind) {
-            case 'merged':
-              return {
-                status: 'merged',
-                commit: outcome.commit,
-                targetTip: outcome.targetTip,
-                casRetries: outcome.casRetries,
-                filesChanged,
-              };
-            case 'already-merged': {
-              const hit = await findTaskCommit(hubPath, outcome.commit, taskId);
-              const files = hit ? await filesOfTaskCommit(hubPath, hit) : filesChanged;
-              return { status: 'already-merged', commit: outcome.commit, filesChanged: files };
-            }
-            case 'no-changes':
-              return { status: 'no-changes' };
-            case 'conflict': {
-              if (!state) {
-                // Closed or lost with its host: the conflict needs files, so resume the branch in a new worktree.
-                await addTaskWorktree(hubPath, wt, branch, outcome.onto);
-                state = await readWorktree(hubPath, wt);
-                if (!state) throw new Error(`could not recreate the worktree of '${taskId}' at ${wt}`);
-              }
-              const files = await startConflictMerge(wt, state.gitdir, outcome.onto);
-              if (files.length) return { status: 'conflict', onto: outcome.onto, files };
-              await concludeMerge(state, wt, taskId); // git merged it cleanly after all: try the CAS again
-              continue;
-            }
-          }
-        }
-        throw new Error(`integrating '${taskId}' did not settle in ${MAX_ROUNDS} rounds of merging the target tip`);
+        const found = await checkTarget(hubPath, target, { detectedBy: 'integrate' });
+        const incidents = [
+          ...(await readIncidents(hubPath, Infinity)).filter((i) => i.taskId === taskId),
+          ...(found ? [found] : []),
+        ];
+        const result = await merge();
+        return incidents.length ? { ...result, incidents } : result;
       },
       () => ({ taskId, step: 'integrate' }),
     ),
   );
+
+  async function merge(): Promise<IntegrationResult> {
+    const landed = await findTaskCommit(hubPath, target, taskId);
+    if (landed) {
+      return {
+        status: 'already-merged',
+        commit: landed.commit,
+        filesChanged: await filesOfTaskCommit(hubPath, landed),
+      };
+    }
+
+    let state = await readWorktree(hubPath, wt);
+    if (state) {
+      if (state.kind !== 'task') {
+        throw nonRetryable(
+          WORKSPACE_ERRORS.readOnlyWorkspace,
+          `the workspace at ${wt} is a read-only checkout: only a task workspace (openWorkspace without readOnly) integrates`,
+        );
+      }
+      await clearStaleTaskLocks(hubPath, state, branch); // a crashed attempt's git may have left them
+      const pending = await commitPending(state, wt, input);
+      if (pending) return pending;
+      await fetchTask(hubPath, wt, branch);
+    } else if (!(await resolveCommit(hubPath, headRef(branch)))) {
+      throw nonRetryable(
+        WORKSPACE_ERRORS.taskBranchMissing,
+        `task '${taskId}' has neither a workspace at ${wt} nor a branch ${branch} in the hub: call openWorkspace first`,
+      );
+    }
+
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const [tip, head] = (await gitOut(hubPath, ['rev-parse', target, headRef(branch)])).split('\n');
+      // Three dots: what the task changed since it forked from the target (or last merged it in).
+      const filesChanged = await changedFiles(hubPath, [`${tip}...${head}`]);
+      if (!filesChanged.length) return { status: 'no-changes' };
+
+      const outcome = await integrator.merge(hubPath, target, { taskId, title, head });
+      switch (outcome.kind) {
+        case 'merged':
+          return {
+            status: 'merged',
+            commit: outcome.commit,
+            targetTip: outcome.targetTip,
+            casRetries: outcome.casRetries,
+            filesChanged,
+          };
+        case 'already-merged': {
+          const hit = await findTaskCommit(hubPath, outcome.commit, taskId);
+          const files = hit ? await filesOfTaskCommit(hubPath, hit) : filesChanged;
+          return { status: 'already-merged', commit: outcome.commit, filesChanged: files };
+        }
+        case 'no-changes':
+          return { status: 'no-changes' };
+        case 'conflict': {
+          if (!state) {
+            // Closed or lost with its host: the conflict needs files, so resume the branch in a new workspace.
+            await addTaskWorktree(hubPath, wt, branch, outcome.onto);
+            state = await readWorktree(hubPath, wt);
+            if (!state) throw new Error(`could not recreate the worktree of '${taskId}' at ${wt}`);
+          }
+          const files = await startConflictMerge(wt, state.gitdir, outcome.onto);
+          if (files.length) return { status: 'conflict', onto: outcome.onto, files };
+          await concludeMerge(state, wt, taskId); // git merged it cleanly after all: try the CAS again
+          await fetchTask(hubPath, wt, branch);
+          continue;
+        }
+      }
+    }
+    throw new Error(`integrating '${taskId}' did not settle in ${MAX_ROUNDS} rounds of merging the target tip`);
+  }
 }
 
 /** Commits the task's pending work; returns a result only when the worktree still holds conflicts. */

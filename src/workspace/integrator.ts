@@ -1,5 +1,6 @@
 import { retryable, WORKSPACE_ERRORS } from './errors';
 import { sleep } from './git';
+import { adoptGuard, checkTarget } from './guard';
 import { casRef, commitTree, findTaskCommit, isAncestor, mergeTree, readTip } from './merge';
 import { mergeMessage } from './names';
 
@@ -100,6 +101,12 @@ class HubQueue {
   private async mergeBatch(batch: Pending[]): Promise<Pending[]> {
     for (let attempt = 0; attempt < this.opts.maxCasAttempts; attempt++) {
       const tip = await readTip(this.hubPath, this.ref);
+      if (tip.guard === null) await adoptGuard(this.hubPath, this.ref, tip.commit);
+      else if (tip.guard !== tip.commit) {
+        // Moved behind longrun's back since integrateTask looked: put it back (and log it) before merging onto it.
+        await checkTarget(this.hubPath, this.ref, { detectedBy: 'integrate' });
+        continue;
+      }
       let head = tip.commit;
       let headTree = tip.tree;
       const settle: Array<() => void> = [];

@@ -1,12 +1,14 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { git, gitOut } from './git';
+import { guardedUpdate, guardRef } from './guard';
 import { hasTaskTrailer, trailerLine } from './names';
 
 /**
  * Merge plumbing on the hub, no worktree needed: merge-tree computes the merged tree (or the
  * conflicts), commit-tree records it, update-ref with the old value moves the target by
- * compare-and-swap. Everything takes shas, never names: a name resolved twice may mean two commits.
+ * compare-and-swap, together with its guard ref (guard.ts) in one ref transaction. Everything takes shas, never
+ * names: a name resolved twice may mean two commits.
  */
 
 export type TreeMerge = { clean: true; tree: string } | { clean: false; tree: string; files: string[] };
@@ -26,8 +28,8 @@ export async function commitTree(hubPath: string, tree: string, parents: string[
 }
 
 /**
- * Moves `ref` from `expected` to `next` only if it still points at `expected`. Returns false when
- * another writer got there first (the ref moved, or its lock file is held right now).
+ * Moves `ref` (and its guard) from `expected` to `next` only if both still point at `expected`. Returns false
+ * when another writer got there first (the ref moved, or its lock file is held right now).
  */
 export async function casRef(
   hubPath: string,
@@ -37,7 +39,8 @@ export async function casRef(
   reason: string,
 ): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
-    const r = await git(hubPath, ['update-ref', '-m', reason, ref, next, expected], {
+    const r = await git(hubPath, ['update-ref', '-m', reason, '--stdin'], {
+      input: guardedUpdate(ref, next, expected),
       okCodes: [1, 128],
       lockRetries: 0,
     });
@@ -57,7 +60,8 @@ export const STALE_REF_LOCK_MS = 60_000;
  */
 async function clearStaleRefLock(hubPath: string, ref: string): Promise<boolean> {
   let removed = false;
-  for (const lock of [path.join(hubPath, `${ref}.lock`), path.join(hubPath, 'packed-refs.lock')]) {
+  const locks = [`${ref}.lock`, `${guardRef(ref)}.lock`, 'packed-refs.lock'].map((p) => path.join(hubPath, p));
+  for (const lock of locks) {
     const stat = await fs.stat(lock).catch(() => null);
     if (stat && Date.now() - stat.mtimeMs > STALE_REF_LOCK_MS) {
       await fs.rm(lock, { force: true });
@@ -67,10 +71,20 @@ async function clearStaleRefLock(hubPath: string, ref: string): Promise<boolean>
   return removed;
 }
 
-/** The commit and its tree, read in one process so both belong to the same tip. */
-export async function readTip(hubPath: string, ref: string): Promise<{ commit: string; tree: string }> {
-  const [commit, tree] = (await gitOut(hubPath, ['log', '-1', '--format=%H %T', ref, '--'])).split(' ');
-  return { commit, tree };
+/**
+ * The commit, its tree and the guard's commit, read in one process so all belong to the same moment. guard is null
+ * for a target that predates the guard.
+ */
+export async function readTip(
+  hubPath: string,
+  ref: string,
+): Promise<{ commit: string; tree: string; guard: string | null }> {
+  const guard = guardRef(ref);
+  const out = await gitOut(hubPath, ['for-each-ref', '--format=%(refname) %(objectname) %(tree)', ref, guard]);
+  const rows = new Map(out.split('\n').map((line) => [line.split(' ')[0], line.split(' ')]));
+  const tip = rows.get(ref);
+  if (!tip) throw new Error(`the hub ${hubPath} has no ${ref}`);
+  return { commit: tip[1], tree: tip[2], guard: rows.get(guard)?.[1] ?? null };
 }
 
 export async function isAncestor(hubPath: string, maybeAncestor: string, of: string): Promise<boolean> {

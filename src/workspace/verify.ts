@@ -7,12 +7,15 @@ import { commandEnv } from './env';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { resolveCommit } from './git';
 import { requireHub, targetTip } from './hub';
-import { tailText } from './names';
+import { checkTarget } from './guard';
+import { headRef, tailText, targetBranch } from './names';
 import { addWorktree, removeWorktree, withTaskLock } from './worktree';
 
 /**
  * Verification: the project's test command on a clean, detached checkout of a commit of the
- * target, never on a worker's worktree (which may hold uncommitted or unmerged work).
+ * target (its own repository borrowing the hub's objects, like a task's: see worktree.ts), never on
+ * a worker's workspace (which may hold uncommitted or unmerged work). The target is checked against
+ * its guard first (guard.ts), so what is verified is a tip longrun set.
  */
 
 export const DEFAULT_VERIFY_TIMEOUT_MS = 15 * 60_000;
@@ -129,6 +132,7 @@ export async function verifyTarget({ home, runId, testCommand, timeoutMs, commit
       'testCommand is empty: pass the command that runs the project\'s tests (e.g. "npm test")',
     );
   }
+  const incident = await checkTarget(hubPath, headRef(targetBranch(runId)), { detectedBy: 'verify' });
   let sha: string;
   if (commit) {
     const resolved = await resolveCommit(hubPath, commit);
@@ -142,7 +146,7 @@ export async function verifyTarget({ home, runId, testCommand, timeoutMs, commit
   const dir = paths.worktree(home, runId, `_verify-${sha.slice(0, 12)}`);
   return withTaskLock(dir, async () => {
     try {
-      await addWorktree(hubPath, dir, ['--detach', dir, sha]);
+      await addWorktree(hubPath, dir, { commit: sha });
       const outcome = await runCommand(testCommand, dir, timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS, cancellationSignal());
       if (outcome.cancelled)
         throw new CancelledFailure(`verification of ${sha} was cancelled; its processes were killed`);
@@ -154,6 +158,7 @@ export async function verifyTarget({ home, runId, testCommand, timeoutMs, commit
         timedOut: outcome.timedOut,
         durationMs: outcome.durationMs,
         outputTail: outcome.output,
+        ...(incident ? { incidents: [incident] } : {}),
       };
     } finally {
       await removeWorktree(hubPath, dir);

@@ -3,88 +3,82 @@ import * as path from 'node:path';
 import { paths } from '../config';
 import type { WorkspaceInfo } from '../core/types';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
-import { git, GitError, gitOut, resolveCommit } from './git';
+import { git, gitOut, resolveCommit, UNTRUSTED } from './git';
 import { hubExists, requireHub, targetTip } from './hub';
 import { KeyedMutex } from './mutex';
 import { headRef, targetBranch, taskBranch } from './names';
 
 /**
- * Per-task workspaces: `git worktree add` from the hub. A worktree's commits land directly in the
- * hub's object store and its branch is a hub ref, so a checkpoint is "in the hub" the moment it is
- * committed. Multi-host with a remote hub: the workspace would be a `git clone --shared` (or a plain
- * clone) of the hub, and checkpointWorkspace would `git push --force <hub> HEAD:refs/heads/task/<id>`;
- * openWorkspace already resumes from a task branch found in the hub.
+ * Per-task workspaces. Each is its own repository (`<wt>/.git`) that borrows the hub's objects read-only through
+ * `objects/info/alternates` (no copy: opening one costs a `git init` and a checkout) and keeps its own refs: the
+ * task's branch, and nothing else. No remote is configured. So nothing an agent's git does there (reset, branch -f
+ * or -D, stash, gc --prune=now, push) can move or delete the target, another task's branch or a checkpoint, or
+ * prune an object another task needs: none of those are in its repository, and with bubblewrap the hub is on the
+ * read-only root. (A linked worktree, which this replaced, shares the hub's refs and objects.) longrun itself,
+ * outside the sandbox, fetches the task's HEAD into the hub's `task/<id>` at each checkpoint and integration
+ * (fetchTask); the hub's objects appear in every clone at once, so merging the target into a task needs no fetch.
+ * Planner and verification checkouts are the same kind of repository, detached. Multi-host with a remote hub: the
+ * alternates point at a per-host object cache, and fetchTask becomes a push to the hub.
  */
 
 /** Same-task calls (an activity retried while its first attempt still runs) must not interleave. */
 const taskLocks = new KeyedMutex();
-/**
- * `git worktree add/remove/prune` read every worktree's admin dir: run concurrently on one hub they
- * trip over each other's half-created entries, so they are serialized per hub (checkouts take
- * tens of ms; other processes are covered by the retry on transient errors in git.ts).
- */
-const hubWorktreeLocks = new KeyedMutex();
 
-/** Runs a worktree add/remove/prune on the hub, one at a time per hub in this process. */
-export function worktreeAdmin<T>(hubPath: string, work: () => Promise<T>): Promise<T> {
-  return hubWorktreeLocks.run(hubPath, work);
-}
+/** Written into a workspace's git dir once its files are checked out: a clone killed mid-checkout has none. */
+const READY = 'LONGRUN_READY';
 
 export interface WorktreeState {
-  /** The worktree's admin dir inside the hub (hub/worktrees/<name>). */
+  /** The workspace's git dir (`<wt>/.git`). */
   gitdir: string;
+  /** A task's workspace, or a detached checkout (planners, verification). */
+  kind: 'task' | 'checkout';
   /** `refs/heads/...` when on a branch, null when detached. */
   ref: string | null;
   mergeInProgress: boolean;
 }
 
-/** Reads a worktree's state from files only (no git process): it sits on the hot integration path. */
+/** Reads a workspace's state from files only (no git process): it sits on the hot integration path. */
 export async function readWorktree(hubPath: string, wt: string): Promise<WorktreeState | null> {
   try {
-    const dotGit = await fs.readFile(path.join(wt, '.git'), 'utf8');
-    const gitdir = path.resolve(wt, dotGit.replace(/^gitdir:\s*/, '').trim());
-    if (path.dirname(path.dirname(gitdir)) !== path.resolve(hubPath)) return null; // not one of this hub's
-    await fs.access(path.join(gitdir, READY)); // a crash mid-checkout leaves no marker: not a valid worktree
+    const gitdir = path.join(wt, '.git');
+    const ready = JSON.parse(await fs.readFile(path.join(gitdir, READY), 'utf8')) as { kind?: string; hub?: string };
+    if (ready.hub !== path.resolve(hubPath) || (ready.kind !== 'task' && ready.kind !== 'checkout')) return null;
     const head = (await fs.readFile(path.join(gitdir, 'HEAD'), 'utf8')).trim();
-    const mergeInProgress = await fs.access(path.join(gitdir, 'MERGE_HEAD')).then(
-      () => true,
-      () => false,
-    );
-    return { gitdir, ref: head.startsWith('ref: ') ? head.slice(5) : null, mergeInProgress };
+    return {
+      gitdir,
+      kind: ready.kind,
+      ref: head.startsWith('ref: ') ? head.slice(5) : null,
+      mergeInProgress: await pathExists(path.join(gitdir, 'MERGE_HEAD')),
+    };
   } catch {
     return null;
   }
 }
 
-/** Written into a worktree's admin dir once its files are checked out. */
-const READY = 'LONGRUN_READY';
+/** The alternates line that lends the hub's objects to a workspace. */
+async function lendObjects(hubPath: string, gitdir: string): Promise<void> {
+  await fs.mkdir(path.join(gitdir, 'objects', 'info'), { recursive: true });
+  await fs.writeFile(path.join(gitdir, 'objects', 'info', 'alternates'), `${path.resolve(hubPath, 'objects')}\n`);
+}
 
 /**
- * `git worktree add --no-checkout` under the hub lock (milliseconds), then the checkout itself
- * outside it: writing ~1,000 files is the slow part (about 1 s on a slow disk) and runs in
- * parallel across worktrees since it touches only this worktree's index and files. Whatever is
- * at `wt` (partial after a crash, or of the wrong kind) is removed first.
+ * Makes `wt` a repository borrowing the hub's objects, checked out at `commit`: on `branch` (a task), or detached.
+ * Whatever is at `wt` (partial after a crash, or of the wrong kind) is removed first. `git init` with an empty
+ * template (no sample hooks) and a `reset --hard` are the whole cost; the checkout runs in parallel across
+ * workspaces since each touches only its own repository.
  */
-export async function addWorktree(hubPath: string, wt: string, addArgs: string[]): Promise<void> {
+export async function addWorktree(hubPath: string, wt: string, at: { commit: string; branch?: string }): Promise<void> {
   if (await pathExists(wt)) await removeWorktree(hubPath, wt);
   await fs.mkdir(path.dirname(wt), { recursive: true });
-  const add = () =>
-    worktreeAdmin(hubPath, () => git(hubPath, ['worktree', 'add', '--quiet', '--no-checkout', ...addArgs]));
-  try {
-    await add();
-  } catch (err) {
-    // A worktree whose directory vanished (host crash, manual rm) is still registered: prune, then once more.
-    if (!(
-      err instanceof GitError &&
-      /registered|already checked out|already used by worktree|missing but locked/.test(err.stderr)
-    ))
-      throw err;
-    await pruneWorktrees(hubPath, { clearStaleAddLocks: true });
-    await add();
-  }
-  await git(wt, ['reset', '--hard', '--quiet']);
-  const gitdir = (await fs.readFile(path.join(wt, '.git'), 'utf8')).replace(/^gitdir:\s*/, '').trim();
-  await fs.writeFile(path.join(path.resolve(wt, gitdir), READY), '');
+  const initial = at.branch ?? 'checkout';
+  await git(path.dirname(wt), ['init', '--quiet', '--template=', `--initial-branch=${initial}`, wt]);
+  const gitdir = path.join(wt, '.git');
+  await lendObjects(hubPath, gitdir);
+  // Detached: HEAD names the commit itself; on a branch, the reset creates the (unborn) branch at the commit.
+  if (!at.branch) await fs.writeFile(path.join(gitdir, 'HEAD'), `${at.commit}\n`);
+  await git(wt, [...UNTRUSTED, 'reset', '--hard', '--quiet', ...(at.branch ? [at.commit] : [])]);
+  const ready = { kind: at.branch ? 'task' : 'checkout', hub: path.resolve(hubPath) };
+  await fs.writeFile(path.join(gitdir, READY), JSON.stringify(ready));
 }
 
 async function pathExists(p: string): Promise<boolean> {
@@ -94,62 +88,33 @@ async function pathExists(p: string): Promise<boolean> {
   );
 }
 
-/**
- * Drops the registrations of worktrees whose directory is gone. Stale "initializing" locks (which make prune keep a
- * registration) are only looked for when an add just failed on one: scanning every registration on each close is
- * O(worktrees) per task.
- */
-async function pruneWorktrees(hubPath: string, opts: { clearStaleAddLocks?: boolean } = {}): Promise<void> {
-  if (!(await hubExists(hubPath))) return;
-  await worktreeAdmin(hubPath, async () => {
-    if (opts.clearStaleAddLocks) await clearStaleAddLocks(hubPath);
-    await git(hubPath, ['worktree', 'prune']);
-  });
-}
-
-/** When this process started: a lock file older than that was left by a process that is gone. */
-const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
-
-/** `git worktree add` takes milliseconds with --no-checkout: an "initializing" lock this old belongs to a dead one. */
-const STALE_ADD_LOCK_MS = 60_000;
-/** …and one that predates this process by this much was left by a git of a process that is gone (a crashed worker). */
-const STALE_ADD_LOCK_BEFORE_START_MS = 2_000;
-
-/**
- * A `git worktree add` killed midway (a worker crash) leaves its registration locked as "initializing", which
- * `git worktree prune` keeps forever and which makes every later add of that path fail ("missing but locked").
- * Only git's own "initializing" marker is cleared, and only when old: a user's `git worktree lock` stays. "Old" is a
- * minute, or a couple of seconds for a lock made before this process started: the crash suite's retries come within
- * seconds of a kill, well inside the minute (found by its long version, on the verification checkout).
- */
-export function isStaleAddLock(mtimeMs: number, now = Date.now(), processStartedMs = PROCESS_STARTED_MS): boolean {
-  const age = now - mtimeMs;
-  return age >= STALE_ADD_LOCK_MS || (mtimeMs < processStartedMs && age > STALE_ADD_LOCK_BEFORE_START_MS);
-}
-
-async function clearStaleAddLocks(hubPath: string): Promise<void> {
-  const admin = path.join(hubPath, 'worktrees');
-  for (const name of await fs.readdir(admin).catch(() => [] as string[])) {
-    const lock = path.join(admin, name, 'locked');
-    const stat = await fs.stat(lock).catch(() => null);
-    if (!stat || !isStaleAddLock(stat.mtimeMs)) continue;
-    if ((await fs.readFile(lock, 'utf8').catch(() => '')).trim() === 'initializing') await fs.rm(lock, { force: true });
-  }
-}
-
-/**
- * Removes a worktree and its registration; fine when neither exists. The files are deleted
- * outside the hub lock (the slow part, in parallel), then `worktree prune` drops the registration
- * of every worktree whose directory is gone.
- */
+/** Removes a workspace; fine when it does not exist. */
 export async function removeWorktree(hubPath: string, wt: string): Promise<void> {
+  // A linked worktree left by an older longrun (a `.git` file): drop its registration in the hub too.
+  const linked = await fs
+    .stat(path.join(wt, '.git'))
+    .then((st) => st.isFile())
+    .catch(() => false);
   await fs.rm(wt, { recursive: true, force: true, maxRetries: 3 });
-  await pruneWorktrees(hubPath);
+  if (linked && (await hubExists(hubPath))) await git(hubPath, ['worktree', 'prune']);
 }
 
-async function infoFor(hubPath: string, wt: string, branch: string, tip: string): Promise<WorkspaceInfo> {
-  const head = await gitOut(hubPath, ['rev-parse', headRef(branch)]);
-  const baseCommit = (await git(hubPath, ['merge-base', head, tip], { okCodes: [1] })).stdout.trim() || tip;
+/**
+ * Brings the workspace's HEAD into the hub as `task/<id>` (forced: the task's branch is the task's to rewrite).
+ * Runs outside any sandbox; the alternates line is rewritten first because the agent may have edited its own
+ * repository's. Returns the commit now on the hub's task branch.
+ */
+export async function fetchTask(hubPath: string, wt: string, branch: string): Promise<string> {
+  await lendObjects(hubPath, path.join(wt, '.git'));
+  await git(hubPath, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', wt, `+HEAD:${headRef(branch)}`]);
+  const head = await resolveCommit(hubPath, headRef(branch));
+  if (!head) throw new Error(`fetching the workspace at ${wt} left no ${branch} in ${hubPath}`);
+  return head;
+}
+
+async function infoFor(wt: string, branch: string, tip: string): Promise<WorkspaceInfo> {
+  const head = await gitOut(wt, ['rev-parse', 'HEAD']);
+  const baseCommit = (await git(wt, ['merge-base', head, tip], { okCodes: [1] })).stdout.trim() || tip;
   // resumedFrom is set exactly when the branch carries work beyond its base: the same answer on every retry.
   return head === baseCommit ? { path: wt, branch, baseCommit } : { path: wt, branch, baseCommit, resumedFrom: head };
 }
@@ -162,7 +127,7 @@ export interface OpenWorkspaceInput {
 }
 
 /**
- * A worktree on `task/<taskId>` from the target tip, or a detached read-only checkout of the tip
+ * A workspace on `task/<taskId>` from the target tip, or a detached read-only checkout of the tip
  * for planners. Idempotent; resumes from the task branch when the hub already has it.
  */
 export async function openWorkspace({ home, runId, taskId, readOnly }: OpenWorkspaceInput): Promise<WorkspaceInfo> {
@@ -173,45 +138,50 @@ export async function openWorkspace({ home, runId, taskId, readOnly }: OpenWorks
     const branch = taskBranch(taskId);
     const state = await readWorktree(hubPath, wt);
     if (readOnly) {
-      if (state && state.ref === null) {
+      if (state?.kind === 'checkout') {
         const head = await gitOut(wt, ['rev-parse', 'HEAD']);
         return { path: wt, branch: targetBranch(runId), baseCommit: head, readOnly: true };
       }
-      await addWorktree(hubPath, wt, ['--detach', wt, tip]);
+      await addWorktree(hubPath, wt, { commit: tip });
       return { path: wt, branch: targetBranch(runId), baseCommit: tip, readOnly: true };
     }
-    if (!state || state.ref !== headRef(branch)) await addTaskWorktree(hubPath, wt, branch, tip);
-    return infoFor(hubPath, wt, branch, tip);
+    if (state?.kind !== 'task') await addTaskWorktree(hubPath, wt, branch, tip);
+    return infoFor(wt, branch, tip);
   });
 }
 
 /**
- * (Re)creates a task worktree: on the task branch when the hub has it (resume from a checkpoint),
- * else on a new branch from `tip`. Whatever was at `wt` (partial after a crash mid-add, or of the
- * wrong kind) is removed first. Callers hold the task's lock.
+ * (Re)creates a task workspace: at the hub's task branch when it has one (resume from a checkpoint), else at `tip`.
+ * Callers hold the task's lock.
  */
 export async function addTaskWorktree(hubPath: string, wt: string, branch: string, tip: string): Promise<void> {
   const resume = await resolveCommit(hubPath, headRef(branch));
-  // -B, not -b: an add that failed or was killed after creating the branch (at this same tip) must not block the next.
-  await addWorktree(hubPath, wt, resume ? [wt, branch] : ['-B', branch, wt, tip]);
+  // The hub has the task's branch from the start, as it had with linked worktrees: checkpoints compare with it.
+  if (!resume) await git(hubPath, ['update-ref', '-m', 'longrun: open task', headRef(branch), tip, '']);
+  await addWorktree(hubPath, wt, { commit: resume ?? tip, branch });
 }
 
+/** When this process started: a lock file older than that was left by a process that is gone. */
+const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
+
 /**
- * git leaves its lock files behind when it is killed mid-command (a worker crash): `index.lock` and `HEAD.lock` in
- * the worktree's admin dir, the task branch's ref lock in the hub. Every later `git add` or commit in that worktree
- * then fails on them, retries included. A task's worktree and branch are only written by the worker process of its
- * host, under the task lock, so a lock older than this process is stale. Callers hold the task lock.
+ * git leaves its lock files behind when it is killed mid-command (a worker crash): `index.lock`, `HEAD.lock` and the
+ * branch's ref lock in the workspace, the task branch's ref lock in the hub (a killed fetch). Every later `git add`,
+ * commit or fetch then fails on them, retries included. A task's workspace and hub branch are only written by the
+ * worker process of its host, under the task lock, so a lock older than this process is stale. Callers hold the
+ * task lock.
  */
-export async function clearStaleTaskLocks(hubPath: string, state: WorktreeState): Promise<void> {
+export async function clearStaleTaskLocks(hubPath: string, state: WorktreeState, branch: string): Promise<void> {
   const locks = [path.join(state.gitdir, 'index.lock'), path.join(state.gitdir, 'HEAD.lock')];
-  if (state.ref) locks.push(path.join(hubPath, `${state.ref}.lock`));
+  if (state.ref) locks.push(path.join(state.gitdir, `${state.ref}.lock`));
+  locks.push(path.join(hubPath, `${headRef(branch)}.lock`));
   for (const lock of locks) {
     const stat = await fs.stat(lock).catch(() => null);
     if (stat && stat.mtimeMs < PROCESS_STARTED_MS) await fs.rm(lock, { force: true });
   }
 }
 
-/** Runs `work` holding the task's in-process lock (keyed by its worktree path). */
+/** Runs `work` holding the task's in-process lock (keyed by its workspace path). */
 export function withTaskLock<T>(wt: string, work: () => Promise<T>): Promise<T> {
   return taskLocks.run(wt, work);
 }
@@ -222,16 +192,18 @@ export function withTaskLock<T>(wt: string, work: () => Promise<T>): Promise<T> 
  * Hooks are skipped: the agent's commits must not run code from the repository's hook scripts.
  */
 export async function commitAll(wt: string, message: string): Promise<boolean> {
-  await git(wt, ['add', '-A']);
-  const r = await git(wt, ['-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '-m', message], {
-    okCodes: [1],
-  });
+  await git(wt, [...UNTRUSTED, 'add', '-A']);
+  const r = await git(
+    wt,
+    [...UNTRUSTED, '-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '-m', message],
+    { okCodes: [1] },
+  );
   if (r.exitCode === 0) return true;
   if (/nothing to commit|nothing added to commit|no changes added to commit/.test(r.stdout + r.stderr)) return false;
   throw new Error(`commit in ${wt} failed: ${(r.stderr || r.stdout).trim()}`);
 }
 
-/** The writable worktree of a task, or an error naming what the workflow must do first. */
+/** The writable workspace of a task, or an error naming what the workflow must do first. */
 export async function requireTaskWorktree(hubPath: string, wt: string, taskId: string): Promise<WorktreeState> {
   const state = await readWorktree(hubPath, wt);
   if (!state) {
@@ -240,7 +212,7 @@ export async function requireTaskWorktree(hubPath: string, wt: string, taskId: s
       `task '${taskId}' has no workspace at ${wt}: call openWorkspace for it first`,
     );
   }
-  if (state.ref !== headRef(taskBranch(taskId))) {
+  if (state.kind !== 'task') {
     throw nonRetryable(
       WORKSPACE_ERRORS.readOnlyWorkspace,
       `the workspace of '${taskId}' at ${wt} is a read-only checkout (planners); only task workspaces commit`,
@@ -257,8 +229,9 @@ export interface CheckpointInput {
 }
 
 /**
- * Commits everything in the task's worktree so the work survives the host. Returns null when nothing
- * changed, and also mid-merge: a half-resolved merge must not be recorded (integrateTask concludes it).
+ * Commits everything in the task's workspace and fetches it into the hub, so the work survives the host (the
+ * agent's own commits included). Returns null when the hub already had it, and also mid-merge: a half-resolved
+ * merge must not be recorded (integrateTask concludes it).
  */
 export async function checkpointWorkspace({
   home,
@@ -268,13 +241,15 @@ export async function checkpointWorkspace({
 }: CheckpointInput): Promise<{ commit: string | null }> {
   const hubPath = await requireHub(home, runId);
   const wt = paths.worktree(home, runId, taskId);
+  const branch = taskBranch(taskId);
   return taskLocks.run(wt, async () => {
     const state = await requireTaskWorktree(hubPath, wt, taskId);
-    await clearStaleTaskLocks(hubPath, state);
+    await clearStaleTaskLocks(hubPath, state, branch);
     if (state.mergeInProgress) return { commit: null };
-    if (!(await commitAll(wt, message.trim() || `longrun checkpoint of ${taskId}`))) return { commit: null };
-    // With a local hub the worktree's branch *is* the hub's ref: the checkpoint is there already.
-    return { commit: await resolveCommit(hubPath, headRef(taskBranch(taskId))) };
+    await commitAll(wt, message.trim() || `longrun checkpoint of ${taskId}`);
+    const head = await gitOut(wt, ['rev-parse', 'HEAD']);
+    if (head === (await resolveCommit(hubPath, headRef(branch)))) return { commit: null };
+    return { commit: await fetchTask(hubPath, wt, branch) };
   });
 }
 
@@ -301,7 +276,10 @@ export interface CloseWorkspaceInput {
   keepBranch?: boolean;
 }
 
-/** Removes the task's worktree (and by default its branch). Safe to call twice or for nothing. */
+/**
+ * Removes the task's workspace (and by default its hub branch). Safe to call twice or for nothing. A kept branch
+ * first receives the agent's own commits since the last checkpoint, as a linked worktree's branch would have.
+ */
 export async function closeWorkspace({
   home,
   runId,
@@ -312,8 +290,15 @@ export async function closeWorkspace({
   const wt = paths.worktree(home, runId, taskId);
   return taskLocks.run(wt, async () => {
     const diskBytes = await diskUsage(wt);
+    const hub = await hubExists(hubPath);
+    if (keepBranch && hub) {
+      const state = await readWorktree(hubPath, wt);
+      if (state?.kind === 'task' && !state.mergeInProgress) {
+        await fetchTask(hubPath, wt, taskBranch(taskId)).catch(() => undefined); // best effort: it is going away
+      }
+    }
     await removeWorktree(hubPath, wt);
-    if (!keepBranch && (await hubExists(hubPath))) {
+    if (!keepBranch && hub) {
       await git(hubPath, ['branch', '-D', '--quiet', taskBranch(taskId)], { okCodes: [1] });
     }
     return { diskBytes };

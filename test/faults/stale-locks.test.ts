@@ -1,13 +1,13 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { paths, safeName } from '../../src/config';
-import { isStaleAddLock } from '../../src/workspace/worktree';
 import { fixture, userGit, type Fixture } from '../workspace/fixtures';
 
 /**
  * What a worker killed mid-git leaves on disk, found by the crash test and pinned down here without the wait:
- * a stale `index.lock` in a task worktree (every later `git add` failed on it, retries included, and the task
- * failed), and the verification checkout of a killed attempt (it was never removed).
+ * a stale `index.lock` in a task workspace (every later `git add` failed on it, retries included, and the task
+ * failed), a workspace whose checkout was killed, and the verification checkout of a killed attempt (it was never
+ * removed).
  */
 describe('leftovers of a crashed worker process', () => {
   let fx: Fixture;
@@ -23,11 +23,7 @@ describe('leftovers of a crashed worker process', () => {
   async function staleIndexLock(taskId: string): Promise<string> {
     const wt = (await fx.acts.openWorkspace({ runId, taskId })).path;
     await fs.writeFile(path.join(wt, 'work.txt'), 'done\n');
-    const gitdir = path.resolve(
-      wt,
-      (await fs.readFile(path.join(wt, '.git'), 'utf8')).replace(/^gitdir:\s*/, '').trim(),
-    );
-    const lock = path.join(gitdir, 'index.lock');
+    const lock = path.join(wt, '.git', 'index.lock'); // each task workspace is its own repository
     await fs.writeFile(lock, '');
     await fs.utimes(lock, old, old);
     return lock;
@@ -47,11 +43,15 @@ describe('leftovers of a crashed worker process', () => {
     );
   });
 
-  it("commits although a killed git left the task branch's ref lock", async () => {
-    await staleIndexLock('t6');
-    const lock = path.join(paths.hub(fx.home, runId), 'refs', 'heads', 'task', 't6.lock');
-    await fs.writeFile(lock, '');
-    await fs.utimes(lock, old, old);
+  it("commits although a killed git left the task branch's ref locks (in the workspace and in the hub)", async () => {
+    const wt = path.dirname(path.dirname(await staleIndexLock('t6')));
+    for (const lock of [
+      path.join(paths.hub(fx.home, runId), 'refs', 'heads', 'task', 't6.lock'),
+      path.join(wt, '.git', 'refs', 'heads', 'task', 't6.lock'),
+    ]) {
+      await fs.writeFile(lock, '');
+      await fs.utimes(lock, old, old);
+    }
     await expect(fx.acts.integrateTask({ runId, taskId: 't6', title: 'work' })).resolves.toMatchObject({
       status: 'merged',
     });
@@ -75,21 +75,20 @@ describe('leftovers of a crashed worker process', () => {
     });
   });
 
-  it('opens a workspace whose `git worktree add` was killed (a locked, half-made registration)', async () => {
-    const hubPath = paths.hub(fx.home, runId);
+  it('opens a workspace whose checkout was killed (a repository without its ready marker)', async () => {
     const wt = paths.worktree(fx.home, runId, 't5');
-    // What a killed `git worktree add` leaves: the registration, still marked "initializing", and a partial directory.
-    await userGit(hubPath, 'worktree', 'add', '--quiet', '--no-checkout', '--detach', wt);
-    const locked = path.join(hubPath, 'worktrees', path.basename(wt), 'locked');
-    await fs.writeFile(locked, 'initializing');
-    await fs.utimes(locked, old, old);
+    // What a killed open leaves: an initialised repository, half of the files, no marker.
+    await fs.mkdir(path.dirname(wt), { recursive: true });
+    await userGit(path.dirname(wt), 'init', '--quiet', wt);
+    await fs.writeFile(path.join(wt, 'README.md'), '# half');
     const opened = await fx.acts.openWorkspace({ runId, taskId: 't5' });
     await fs.writeFile(path.join(opened.path, 'work.txt'), 'done\n');
     await expect(fx.acts.integrateTask({ runId, taskId: 't5', title: 'work' })).resolves.toMatchObject({
       status: 'merged',
     });
+    expect(await userGit(opened.path, 'show', 'HEAD:README.md')).toBe('# demo');
     await fx.acts.closeWorkspace({ runId, taskId: 't5' });
-    expect(await userGit(hubPath, 'worktree', 'list', '--porcelain')).not.toContain('t5');
+    await expect(fs.access(wt)).rejects.toThrow();
   });
 
   it('replaces the verification checkout a killed attempt left behind, and removes it', async () => {
@@ -100,16 +99,5 @@ describe('leftovers of a crashed worker process', () => {
     const receipt = await fx.acts.verifyTarget({ runId, testCommand: 'sh test.sh' });
     expect(receipt.passed).toBe(true);
     expect(await fs.readdir(path.join(fx.home, 'worktrees', safeName(runId)))).toEqual([]);
-  });
-
-  it("tells a killed `git worktree add`'s lock from a live one: a minute old, or made before this process started", () => {
-    const started = 1_000_000;
-    // Left by the process before a crash, seen by its successor seconds later (the crash suite's case).
-    expect(isStaleAddLock(started - 3_000, started + 2_000, started)).toBe(true);
-    // Made by a git of this process (or of a live neighbour) moments ago: it may still be running.
-    expect(isStaleAddLock(started + 1_000, started + 2_000, started)).toBe(false);
-    expect(isStaleAddLock(started - 500, started + 1_000, started)).toBe(false);
-    // Any lock a minute old: no `worktree add --no-checkout` takes that long.
-    expect(isStaleAddLock(started + 1_000, started + 61_000, started)).toBe(true);
   });
 });

@@ -162,7 +162,7 @@ describe('publishTarget and diffStat', () => {
 
     const published = await fx.acts.publishTarget({ runId, repo: fx.repo });
     const tip = await fx.acts.targetTip({ runId });
-    expect(published).toEqual({ branch: `longrun/${runId}`, commit: tip });
+    expect(published).toEqual({ branch: `longrun/${runId}`, commit: tip, incidents: [] });
     expect(await userGit(fx.repo, 'rev-parse', `refs/heads/longrun/${runId}`)).toBe(tip);
     expect(await snapshot()).toEqual(before);
 
@@ -183,5 +183,22 @@ describe('publishTarget and diffStat', () => {
     expect(stat).toMatch(/more\.txt/);
     expect(stat).toMatch(/2 files changed/);
     await expect(fx.acts.diffStat({ runId, from: 'nope' })).rejects.toMatchObject({ type: 'InvalidRevision' });
+  });
+
+  test("the published branch is guarded: moved in the user's repo, it is put back and the incident recorded", async () => {
+    const w = await fx.acts.openWorkspace({ runId, taskId: 't1' });
+    await fs.writeFile(path.join(w.path, 'feature.txt'), 'feature\n');
+    await fx.acts.integrateTask({ runId, taskId: 't1', title: 'feature' });
+    const first = await fx.acts.publishTarget({ runId, repo: fx.repo });
+    expect(first.incidents).toEqual([]);
+    expect((await fx.acts.publishTarget({ runId, repo: fx.repo })).incidents).toEqual([]); // its own publish is fine
+
+    const base = await userGit(fx.repo, 'rev-parse', 'main');
+    await userGit(fx.repo, 'update-ref', `refs/heads/longrun/${runId}`, base); // someone rewinds it
+    const again = await fx.acts.publishTarget({ runId, repo: fx.repo });
+    expect(again.incidents).toMatchObject([
+      { ref: `repo refs/heads/longrun/${runId}`, found: base, restored: first.commit, detectedBy: 'publish' },
+    ]);
+    expect(await userGit(fx.repo, 'rev-parse', `refs/heads/longrun/${runId}`)).toBe(first.commit);
   });
 });

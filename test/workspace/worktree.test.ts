@@ -18,13 +18,13 @@ describe('workspaces', () => {
   });
   afterEach(() => fx.cleanup());
 
-  const worktreePaths = async () =>
-    (await userGit(hubPath, 'worktree', 'list', '--porcelain'))
-      .split('\n')
-      .filter((l) => l.startsWith('worktree '))
-      .map((l) => l.slice('worktree '.length));
+  /** The run's workspace directories (each its own repository; the hub registers no worktrees). */
+  const workspaces = async () =>
+    (await fs.readdir(path.join(fx.home, 'worktrees', runId)).catch(() => [] as string[]))
+      .sort()
+      .map((name) => path.join(fx.home, 'worktrees', runId, name));
 
-  test('openWorkspace: a worktree on task/<id> from the target tip; a second call returns the same', async () => {
+  test('openWorkspace: a repository on task/<id> from the target tip; a second call returns the same', async () => {
     const taskId = `${runId}/c0/planner/t1`;
     const info = await fx.acts.openWorkspace({ runId, taskId });
     expect(info).toEqual({
@@ -35,16 +35,24 @@ describe('workspaces', () => {
     expect(await fs.readFile(path.join(info.path, 'src/a.ts'), 'utf8')).toBe('export const a = 1;\n');
     expect(await userGit(info.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${info.branch}`);
     expect(await fx.acts.openWorkspace({ runId, taskId })).toEqual(info);
-    expect(await worktreePaths()).toEqual([hubPath, info.path]);
+    expect(await workspaces()).toEqual([info.path]);
+    // Its own repository: refs and git dir of its own, the hub's objects borrowed, no remote to push to.
+    expect(await userGit(info.path, 'rev-parse', '--git-common-dir')).toBe('.git');
+    expect(await userGit(info.path, 'for-each-ref', '--format=%(refname)')).toBe(`refs/heads/${info.branch}`);
+    expect(await userGit(info.path, 'remote')).toBe('');
+    expect(await fs.readFile(path.join(info.path, '.git/objects/info/alternates'), 'utf8')).toBe(
+      `${path.join(hubPath, 'objects')}\n`,
+    );
+    expect(await userGit(hubPath, 'worktree', 'list', '--porcelain')).toBe(`worktree ${hubPath}\nbare`);
   });
 
   test('many workspaces open concurrently on one hub', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `t${i}`);
     const infos = await Promise.all(ids.map((taskId) => fx.acts.openWorkspace({ runId, taskId })));
     for (const info of infos) expect(await exists(path.join(info.path, 'README.md'))).toBe(true);
-    expect((await worktreePaths()).length).toBe(21);
+    expect((await workspaces()).length).toBe(20);
     await Promise.all(ids.map((taskId) => fx.acts.closeWorkspace({ runId, taskId })));
-    expect(await worktreePaths()).toEqual([hubPath]);
+    expect(await workspaces()).toEqual([]);
   });
 
   test('checkpoint commits everything as longrun and the hub has the branch at that commit', async () => {
@@ -65,6 +73,15 @@ describe('workspaces', () => {
       'A\tnew.txt',
       'D\tREADME.md',
     ]);
+
+    // The agent's own commits stay in its repository until longrun fetches them, at the next checkpoint.
+    await fs.writeFile(path.join(info.path, 'own.txt'), 'own\n');
+    await userGit(info.path, 'add', 'own.txt');
+    await userGit(info.path, 'commit', '-q', '-m', 'my own commit');
+    const own = await userGit(info.path, 'rev-parse', 'HEAD');
+    expect(await userGit(hubPath, 'rev-parse', `refs/heads/${info.branch}`)).toBe(commit);
+    expect(await fx.acts.checkpointWorkspace({ runId, taskId: 'cp', message: 'cp' })).toEqual({ commit: own });
+    expect(await userGit(hubPath, 'rev-parse', `refs/heads/${info.branch}`)).toBe(own);
   });
 
   test('resume: a task whose worktree is gone continues from its checkpoint on the hub', async () => {
@@ -81,18 +98,18 @@ describe('workspaces', () => {
     expect(await fx.acts.openWorkspace({ runId, taskId: 'resume' })).toEqual(resumed); // same answer on retry
   });
 
-  test('a worktree whose directory vanished without a prune is recreated from its branch', async () => {
+  test('a workspace whose directory vanished is recreated from its branch', async () => {
     const info = await fx.acts.openWorkspace({ runId, taskId: 'vanished' });
     await fs.writeFile(path.join(info.path, 'work.txt'), 'saved\n');
     const { commit } = await fx.acts.checkpointWorkspace({ runId, taskId: 'vanished', message: 'cp' });
-    await fs.rm(info.path, { recursive: true, force: true }); // still registered in the hub
+    await fs.rm(info.path, { recursive: true, force: true }); // a lost disk, a manual rm
     const again = await fx.acts.openWorkspace({ runId, taskId: 'vanished' });
     expect(again).toEqual({ ...info, resumedFrom: commit });
     expect(await fs.readFile(path.join(again.path, 'work.txt'), 'utf8')).toBe('saved\n');
-    expect(await worktreePaths()).toEqual([hubPath, info.path]);
+    expect(await workspaces()).toEqual([info.path]);
   });
 
-  test('a worktree left half-created by a crash is replaced', async () => {
+  test('a workspace left half-created by a crash is replaced', async () => {
     const wt = paths.worktree(fx.home, runId, 'crashed');
     await fs.mkdir(wt, { recursive: true });
     await fs.writeFile(path.join(wt, 'junk'), 'partial');
@@ -101,19 +118,19 @@ describe('workspaces', () => {
     expect(await exists(path.join(info.path, 'README.md'))).toBe(true);
   });
 
-  test('closeWorkspace removes the worktree and branch, reports disk used, and is idempotent', async () => {
+  test('closeWorkspace removes the workspace and branch, reports disk used, and is idempotent', async () => {
     const info = await fx.acts.openWorkspace({ runId, taskId: 'bye' });
     await fs.writeFile(path.join(info.path, 'big.bin'), Buffer.alloc(64 * 1024, 1));
     const first = await fx.acts.closeWorkspace({ runId, taskId: 'bye' });
     expect(first.diskBytes).toBeGreaterThanOrEqual(64 * 1024);
     expect(await exists(info.path)).toBe(false);
-    expect(await worktreePaths()).toEqual([hubPath]);
+    expect(await workspaces()).toEqual([]);
     expect(await userGit(hubPath, 'branch', '--list', 'task/*')).toBe('');
 
     expect(await fx.acts.closeWorkspace({ runId, taskId: 'bye' })).toEqual({ diskBytes: 0 });
     expect(await fx.acts.closeWorkspace({ runId, taskId: 'never-opened' })).toEqual({ diskBytes: 0 });
     expect(await fx.acts.closeWorkspace({ runId: 'no-such-run', taskId: 'x' })).toEqual({ diskBytes: 0 });
-    expect(await worktreePaths()).toEqual([hubPath]);
+    expect(await workspaces()).toEqual([]);
   });
 
   test('read-only workspaces are detached checkouts of the target tip and refuse commits', async () => {
@@ -137,7 +154,7 @@ describe('workspaces', () => {
       type: 'ReadOnlyWorkspace',
     });
     await fx.acts.closeWorkspace({ runId, taskId: 'planner' });
-    expect(await worktreePaths()).toEqual([hubPath]);
+    expect(await workspaces()).toEqual([]);
   });
 
   test('checkpoint of a task that was never opened names the fix', async () => {

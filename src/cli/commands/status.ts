@@ -18,6 +18,9 @@
  *     "lastVerdict": { "decision": "continue" | "done" | "stop", "reasons": string[] } | null,
  *     "lastReceipt": { "command": string, "commit": string, "passed": boolean, "exitCode": number | null } | null,
  *     "resultBranch": string,
+ *     "incidents": [{ "at": number, "ref": string, "found": string | null, "restored": string,
+ *                     "detectedBy": "command" | "integrate" | "verify" | "publish",
+ *                     "taskId"?: string, "agentId"?: string, "command"?: string }],  // shared refs moved behind longrun's back, restored
  *     "reason": string | null,            // why the run ended, or why it did not answer
  *     "executionStartedAt": string,       // ISO time the current cycle's execution started
  *     "closedAt": string | null,
@@ -27,7 +30,8 @@
  * Exit codes: 0 shown (whatever the run's state); 1 Temporal unreachable; 2 no run with that id.
  */
 import type { Command } from 'commander';
-import type { Receipt, UsageByRole, Verdict } from '../../core/types';
+import { describeIncident } from '../../core/incidents';
+import type { Receipt, RefIncident, UsageByRole, Verdict } from '../../core/types';
 import { uiLink, withClient } from '../lib/client';
 import { asUsageError, printJson, stdoutStyle } from '../lib/command';
 import { truncate } from '../lib/format';
@@ -50,6 +54,7 @@ export interface StatusJson {
   lastVerdict: { decision: string; reasons: string[] } | null;
   lastReceipt: { command: string; commit: string; passed: boolean; exitCode: number | null } | null;
   resultBranch: string;
+  incidents: RefIncident[];
   reason: string | null;
   executionStartedAt: string;
   closedAt: string | null;
@@ -84,6 +89,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
       lastVerdict: verdictJson(r.finalVerdict),
       lastReceipt: receiptJson(r.lastReceipt),
       resultBranch: r.resultBranch,
+      incidents: r.history.at(-1)?.incidents ?? [],
       reason: r.reason,
       ...base,
     };
@@ -105,6 +111,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
       lastVerdict: verdictJson(v.lastVerdict),
       lastReceipt: receiptJson(v.lastReceipt),
       resultBranch: v.resultBranch,
+      incidents: v.incidents ?? [],
       reason: null,
       ...base,
     };
@@ -124,6 +131,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
     lastVerdict: null,
     lastReceipt: null,
     resultBranch: `longrun/${snap.runId}`,
+    incidents: [],
     reason: snap.failure ?? `the run did not answer its status query (${snap.viewError ?? 'no worker?'})`,
     ...base,
   };
@@ -153,6 +161,8 @@ export function registerStatusCommand(program: Command): void {
           lines.push(
             `  last verdict: ${snap.view.lastVerdict.decision} — ${truncate(snap.view.lastVerdict.reasons.join('; '), 160)}`,
           );
+        const incidents = snap.result ? (snap.result.history.at(-1)?.incidents ?? []) : (snap.view?.incidents ?? []);
+        for (const i of incidents) lines.push(`  ${style.red('incident')}: ${truncate(describeIncident(i), 200)}`);
         lines.push(`  web UI: ${url}`);
         console.log(lines.join('\n'));
       });

@@ -3,7 +3,8 @@
  * RunResult when the run has finished, otherwise from the `status` query plus the cycles carried in the current
  * execution's input (each cycle is a fresh execution after continue-as-new) and the memo.
  */
-import type { Role, RoleModels, UsageByRole } from '../../core/types';
+import { describeIncident } from '../../core/incidents';
+import type { RefIncident, Role, RoleModels, UsageByRole } from '../../core/types';
 import { totalOf } from '../../core/usage';
 import { isLocalRepo } from '../../workspace/names';
 import type { CycleRecord, RunCarry, RunInput } from '../../workflows/definitions';
@@ -52,6 +53,8 @@ export interface RunReport {
   history: CycleReport[];
   unmerged: Array<{ cycle: number; taskId: string; title: string; status: string; summary: string }>;
   notAttempted: Array<{ cycle: number; title: string; reason: string; plannedBy: string }>;
+  /** Shared refs (the target, the published branch) found moved behind longrun's back and restored. */
+  incidents: RefIncident[];
   models: RoleModels | null;
   failure: string | null;
   uiUrl: string;
@@ -106,6 +109,7 @@ export function buildReport(
     history,
     unmerged: history.flatMap((c) => c.unmerged.map((u) => ({ cycle: c.cycle, ...u }))),
     notAttempted,
+    incidents: (r ? records.at(-1)?.incidents : (v?.incidents ?? records.at(-1)?.incidents)) ?? [],
     models: (snap.memo.models as RoleModels | undefined) ?? carry?.run.models ?? null,
     failure: snap.failure,
     uiUrl,
@@ -161,6 +165,12 @@ export function summaryLines(rep: RunReport, style: Style, extra: string[][] = [
     kv.push([
       '  tests',
       `${receipt.passed ? style.green('passed') : style.red('failed')}  ${receipt.command} @ ${receipt.commit.slice(0, 7)} (${elapsed(receipt.durationMs)})`,
+    ]);
+  }
+  if (rep.incidents.length) {
+    kv.push([
+      '  incidents',
+      `${style.red(String(rep.incidents.length))} shared ref(s) moved behind longrun's back, restored; see \`longrun report ${rep.runId}\``,
     ]);
   }
   if (rep.unmerged.length)
@@ -244,6 +254,10 @@ export function reportLines(rep: RunReport, style: Style): string[] {
       truncate(n.reason, 120),
     ]);
     out.push(...table(rows));
+  }
+  if (rep.incidents.length) {
+    out.push('', style.bold('Incidents (restored by longrun)'));
+    for (const i of rep.incidents) out.push(`  ${new Date(i.at).toISOString()}  ${describeIncident(i)}`);
   }
   if (rep.failure) out.push('', `${style.red('failure')}: ${rep.failure}`);
   return out;

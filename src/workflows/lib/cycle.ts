@@ -3,7 +3,7 @@
  * cycle ends (finish with a status, or continue as new). run.ts runs the phases; unit-tested in test/workflows/cycle.
  */
 import { exhausted, remaining, type Lease } from '../../core/budget';
-import type { Receipt, Usage, Verdict } from '../../core/types';
+import type { Receipt, RefIncident, Usage, Verdict } from '../../core/types';
 import type { CycleRecord, PlannerResult, RunStatus } from '../definitions';
 
 /** A judge's `done` stands only on a passing receipt when the run has a test command. */
@@ -58,6 +58,8 @@ export function cycleRecord(c: {
   refusedDone: boolean;
   usage: Usage;
   durationMs: number;
+  /** Shared refs found moved and restored, so far in the run. */
+  incidents?: RefIncident[];
 }): CycleRecord {
   return {
     cycle: c.cycle,
@@ -72,6 +74,7 @@ export function cycleRecord(c: {
     notAttempted: c.plan?.notAttempted ?? [],
     usage: c.usage,
     durationMs: c.durationMs,
+    ...(c.incidents?.length ? { incidents: c.incidents } : {}),
   };
 }
 
