@@ -216,7 +216,7 @@ describe.each([
       const result = results.get(name)!;
       const runId = runIds.get(name)!;
       expect(result.status).toBe('done');
-      expect(result.tasks).toEqual({ merged: 2, failed: 0, abandoned: 0 });
+      expect(result.tasks).toEqual({ merged: 2, failed: 0, abandoned: 0, notAttempted: 0 });
       expect(result.lastReceipt?.passed).toBe(true);
       const branch = `longrun/${runId}`;
       const files = git(repos.get(name)!, 'ls-tree', '-r', '--name-only', branch).split('\n').filter(Boolean).sort();
