@@ -99,7 +99,7 @@ describe('Temporal dev server restart mid-run (SQLite file)', () => {
       expect(restarts.every((r) => r.requests < h.sim.requests.length)).toBe(true);
       expect(result.status).toBe('done');
       expect(result.history.flatMap((c) => c.unmerged)).toEqual([]);
-      expect(result.tasks).toEqual({ merged: 7, failed: 0, abandoned: 0 });
+      expect(result.tasks).toEqual({ merged: 7, failed: 0, abandoned: 0, notAttempted: 0 });
       expect(result.lastReceipt?.passed).toBe(true);
       const trailers = taskTrailers(repo, result.resultBranch);
       expect(duplicates(trailers)).toEqual([]);
