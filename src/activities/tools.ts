@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { LongrunConfig } from '../config';
+import type { Redact } from '../core/redact';
 import type { ChatMessage, ToolCall, ToolCallInput, ToolCallResult } from '../core/types';
 import type { ArtifactStore } from '../store/artifacts';
 import { executeTool, type ToolOutcome } from '../tools/run';
@@ -17,7 +18,7 @@ import { sandboxSettingsFromEnv, SandboxUnavailableError } from '../tools/sandbo
 /** Failure types this activity raises. */
 export const TOOL_ERRORS = {
   transcript: 'ToolCallNotFound', // the transcript entry or the call is missing: a bug or a lost artifact store
-  sandbox: 'SandboxUnavailable', // LONGRUN_SANDBOX=bwrap but bwrap is missing or broken on this host
+  sandbox: 'SandboxUnavailable', // bubblewrap is required (LONGRUN_SANDBOX auto or bwrap) but missing or broken here
 } as const;
 
 const HEARTBEAT_INTERVAL_MS = 2_000;
@@ -31,8 +32,15 @@ function activityContext(): Context | undefined {
   }
 }
 
-export function createToolActivities(deps: { config: LongrunConfig; store: ArtifactStore; env?: NodeJS.ProcessEnv }) {
+export function createToolActivities(deps: {
+  config: LongrunConfig;
+  store: ArtifactStore;
+  env?: NodeJS.ProcessEnv;
+  /** Replaces the worker's secrets in what a tool returns (output of agent-written code, file contents). */
+  redact?: Redact;
+}) {
   const env = deps.env ?? process.env;
+  const redact: Redact = deps.redact ?? ((v) => v);
 
   async function findCall(input: ToolCallInput): Promise<ToolCall> {
     let message: ChatMessage;
@@ -85,7 +93,6 @@ export function createToolActivities(deps: { config: LongrunConfig; store: Artif
         commandTimeoutMs: input.commandTimeoutMs,
         sandbox,
         env,
-        warn: (m) => (ctx ? ctx.log.warn(m) : console.warn(m)),
       });
     } catch (err) {
       if (err instanceof SandboxUnavailableError) {
@@ -101,7 +108,7 @@ export function createToolActivities(deps: { config: LongrunConfig; store: Artif
     async runTool(input: ToolCallInput): Promise<ToolCallResult> {
       const ctx = activityContext();
       const call = await findCall(input);
-      const outcome = await execute(call, input, ctx);
+      const outcome = redact(await execute(call, input, ctx));
       const result: ChatMessage = {
         role: 'tool',
         toolCallId: call.id,

@@ -53,7 +53,6 @@ async function runCommandTool(args: ToolArgs<'run_command'>, ctx: ToolContext): 
     // Inside the sandbox `git add` / `git commit` need the git dirs even when they are outside the worktree.
     writable: dirs ? [dirs.gitDir, dirs.commonDir] : [],
     privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,
-    warn: ctx.warn,
   });
   const status = describeExit(result, timeoutMs);
   const seconds = (result.durationMs / 1000).toFixed(1);
