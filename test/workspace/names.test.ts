@@ -77,3 +77,29 @@ describe('names', () => {
     expect(isTransientError('fatal: not a git repository')).toBe(false);
   });
 });
+
+describe('KeyedMutex', () => {
+  test('serializes per key, not across keys, and survives a failing holder', async () => {
+    const mutex = new KeyedMutex();
+    const log: string[] = [];
+    const step = (name: string, ms: number) => async () => {
+      log.push(`${name}+`);
+      await new Promise((r) => setTimeout(r, ms));
+      log.push(`${name}-`);
+      return name;
+    };
+    const failing = mutex.run('a', async () => {
+      log.push('f+');
+      throw new Error('boom');
+    });
+    const results = await Promise.all([
+      failing.catch((e: Error) => e.message),
+      mutex.run('a', step('a1', 20)),
+      mutex.run('a', step('a2', 1)),
+      mutex.run('b', step('b1', 1)),
+    ]);
+    expect(results).toEqual(['boom', 'a1', 'a2', 'b1']);
+    expect(log.indexOf('a1-')).toBeLessThan(log.indexOf('a2+')); // a2 waited for a1
+    expect(log.indexOf('b1-')).toBeLessThan(log.indexOf('a1-')); // b did not wait for a
+  });
+});
