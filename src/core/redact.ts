@@ -39,8 +39,8 @@ const PEM_ARMOR = /^-----(BEGIN|END) /;
 
 /**
  * The secret material of a credential file (a TLS or SSH key, ~/.npmrc, ~/.aws/credentials, a JSON token store):
- * the whole text, each long line but PEM armor, and each value after `=` or `:` — so printing the file, one line of
- * it or one token out of it are all caught.
+ * the whole text, each long line but PEM armor, each value after `=` or `:` and each quoted string — so printing the
+ * file, one line of it or one token out of it are all caught.
  */
 export function fileSecrets(name: string, text: string): Secret[] {
   const values = new Set<string>();
@@ -60,6 +60,7 @@ export function fileSecrets(name: string, text: string): Secret[] {
     if (eq >= 0) add(line.slice(eq + 1));
     const colon = line.indexOf(': ');
     if (colon >= 0) add(line.slice(colon + 2));
+    for (const quoted of line.matchAll(/"([^"]+)"|'([^']+)'/g)) add(quoted[1] ?? quoted[2]);
   }
   return [...values].map((value) => ({ name, value }));
 }
