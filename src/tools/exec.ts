@@ -33,6 +33,8 @@ export interface ExecOptions {
   writable?: string[];
   /** Extra directories visible read-only inside the sandbox, also under /tmp (a checkout's git dir). */
   readOnly?: string[];
+  /** Paths inside the writable ones that stay read-only (a git directory's config and hooks). */
+  protect?: string[];
   /** Where the private HOME and TMPDIR live; default a per-cwd directory under the OS temp dir. */
   privateBase?: string;
   headBytes?: number;
@@ -86,14 +88,15 @@ export async function execCommand(command: string, opts: ExecOptions): Promise<E
     const writable = [...new Set([opts.cwd, ...(opts.writable ?? []), dirs.home, dirs.tmp])];
     file = choice.bwrapPath;
     const hide = credentialPaths(opts.workerHome ?? os.homedir(), opts.cwd);
-    const readOnly = opts.readOnly ?? [];
-    args = [
-      ...bwrapArgs({ cwd: opts.cwd, writable, readOnly, hide, network: opts.network }),
-      '--',
-      shell,
-      '-c',
-      command,
-    ];
+    const policy = {
+      cwd: opts.cwd,
+      writable,
+      readOnly: opts.readOnly,
+      protect: opts.protect,
+      hide,
+      network: opts.network,
+    };
+    args = [...bwrapArgs(policy), '--', shell, '-c', command];
   }
 
   const output = new HeadTailBuffer(opts.headBytes ?? DEFAULT_HEAD_BYTES, opts.tailBytes ?? DEFAULT_TAIL_BYTES);

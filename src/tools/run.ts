@@ -14,7 +14,7 @@ import {
 import { describeExit, execCommand } from './exec';
 import { editFileTool, listDirTool, readFileTool, writeFileTool } from './files';
 import { gitDiffTool, gitStatusTool, gitDirs } from './git';
-import { SandboxUnavailableError } from './sandbox';
+import { gitProtected, SandboxUnavailableError } from './sandbox';
 import {
   MAX_COMMAND_TIMEOUT_SECONDS,
   type ToolArgs,
@@ -52,6 +52,7 @@ async function runCommandTool(args: ToolArgs<'run_command'>, ctx: ToolContext): 
     sandbox: ctx.sandbox,
     // Inside the sandbox `git add` / `git commit` need the git dirs even when they are outside the worktree.
     writable: dirs ? [dirs.gitDir, dirs.commonDir] : [],
+    protect: dirs ? gitProtected([dirs.gitDir, dirs.commonDir]) : [],
     privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,
   });
   const status = describeExit(result, timeoutMs);

@@ -236,6 +236,8 @@ export function bwrapArgs(opts: {
   writable: string[];
   /** Visible read-only even under /tmp (which is otherwise a private tmpfs): a checkout's git directories. */
   readOnly?: string[];
+  /** Read-only on top of the writable directories: a git directory's config and hooks (see gitProtected). */
+  protect?: string[];
   hide?: Array<{ path: string; dir: boolean }>;
   /** Keep the host's network (a setup step that installs dependencies); default: none. */
   network?: boolean;
@@ -248,7 +250,22 @@ export function bwrapArgs(opts: {
   // so a private HOME inside a read-only git directory stays writable.
   for (const dir of opts.readOnly ?? []) args.push('--ro-bind', dir, dir);
   for (const dir of opts.writable) args.push('--bind', dir, dir);
+  for (const file of opts.protect ?? []) args.push('--ro-bind', file, file);
   if (!opts.network) args.push('--unshare-net');
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--chdir', opts.cwd);
   return args;
+}
+
+/**
+ * What stays read-only in a writable git directory: its config and hooks. longrun runs git there itself, outside the
+ * sandbox (checkpoints, merges); a planted hook, fsmonitor, filter or ssh command would run as the worker's user.
+ */
+export function gitProtected(gitDirs: string[]): string[] {
+  const out: string[] = [];
+  for (const dir of new Set(gitDirs)) {
+    for (const name of ['config', 'config.worktree', 'hooks']) {
+      if (fs.existsSync(path.join(dir, name))) out.push(path.join(dir, name));
+    }
+  }
+  return out;
 }

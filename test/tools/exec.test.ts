@@ -244,10 +244,10 @@ describe('bubblewrap sandbox', () => {
         return;
       }
       const result = await run;
-      expect(result.content).toContain('staged');
+      expect(result.content).toMatch(/^staged$/m);
       expect(fs.readFileSync(path.join(repo, 'in-worktree.txt'), 'utf8')).toBe('inside\n');
       expect(result.content).toContain('sandboxed');
-      expect(result.content).toContain('no-network');
+      expect(result.content).toMatch(/^no-network$/m);
       expect(result.content).not.toContain('hello from the host');
       expect(fs.existsSync(path.join(outside, 'escaped.txt'))).toBe(false);
       // A setup step may be granted the network; it is still confined otherwise.
@@ -264,6 +264,28 @@ describe('bubblewrap sandbox', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  test("inside the sandbox an agent can commit, but not change its git directory's config or hooks", async () => {
+    const bwrap = await workingBwrap();
+    if (!bwrap) return; // the refusal without bubblewrap is tested above
+    const result = await tool(
+      repo,
+      'run_command',
+      {
+        command:
+          'echo b > b.txt && git add b.txt && git commit -qm b && echo committed; ' +
+          'git config core.fsmonitor /tmp/x 2>/dev/null && echo wrote-config; ' +
+          'echo "#!/bin/sh" > .git/hooks/post-commit 2>/dev/null && echo wrote-hook',
+      },
+      { sandbox: { mode: 'auto', extraEnvAllow: [] } },
+    );
+    expect(result.content).toContain('sandboxed');
+    expect(result.content).toMatch(/^committed$/m);
+    expect(result.content).not.toMatch(/^wrote-config$/m);
+    expect(result.content).not.toMatch(/^wrote-hook$/m);
+    expect(fs.existsSync(path.join(repo, '.git', 'hooks', 'post-commit'))).toBe(false);
+    expect(fs.readFileSync(path.join(repo, '.git', 'config'), 'utf8')).not.toContain('fsmonitor');
   });
 
   test("the worker's credential stores and processes are hidden inside the sandbox", async () => {
