@@ -18,7 +18,8 @@ import { SECRET_NAME } from '../core/redact';
  *   `true` under it). Each command runs with no network unless the caller grants it (--unshare-net), its own PID
  *   namespace (every process dies with the command; the worker's /proc is not visible), the root filesystem
  *   read-only with the worker's credential stores (HIDDEN_IN_HOME) hidden, a private /tmp, and only the checkout,
- *   the directories the caller names and the private HOME writable. Without a working bwrap the call fails
+ *   the directories the caller names and the private HOME writable (a git directory's config and hooks stay
+ *   read-only: gitProtected). Without a working bwrap the call fails
  *   (SandboxUnavailableError, non-retryable in the activities) with the fix; runs check it before any agent starts.
  *   `auto` was the default that fell back to unsandboxed commands; it is kept so existing settings stay valid, and
  *   now means the same as `bwrap`.
