@@ -65,6 +65,13 @@ export function fileSecrets(name: string, text: string): Secret[] {
   return [...values].map((value) => ({ name, value }));
 }
 
+/** An object literal or parsed JSON, from any realm (SDKs and test sandboxes have their own Object.prototype). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (!value || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
 /** A redactor for `secrets`; the longest values are replaced first, so a secret inside another is not left half. */
 export function redactor(secrets: readonly Secret[]): Redact {
   const byValue = new Map<string, string>();
@@ -80,7 +87,7 @@ export function redactor(secrets: readonly Secret[]): Redact {
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return text(value);
     if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    if (isPlainObject(value)) {
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
     }
     return value;
