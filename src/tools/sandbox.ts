@@ -142,6 +142,8 @@ function probeBwrap(bwrapPath: string): Promise<string | null> {
       child.on('error', (err) => done(err.message));
       child.on('close', (code, signal) => done(code === 0 ? null : stderr.trim() || `exit ${code ?? signal}`));
     });
+    // Only a working bwrap is remembered: a probe that failed (or timed out on a busy host) is tried again next time.
+    void probe.then((error) => error !== null && probes.delete(bwrapPath));
     probes.set(bwrapPath, probe);
   }
   return probe;

@@ -58,6 +58,8 @@ describe('verifyTarget', () => {
     });
     expect(receipt.outputTail).toMatch(/all tests passed\n\s*0\n/); // clean: nothing uncommitted
     expect(await checkouts()).toHaveLength(1);
+    // The checkout's private HOME and TMPDIR went with it.
+    expect(await exists(path.join(hubPath, 'worktrees'))).toBe(false);
   });
 
   test('a failing command fails the receipt with its exit code and output tail', async () => {
