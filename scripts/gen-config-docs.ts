@@ -83,9 +83,9 @@ LONGRUN_MODEL_CONCURRENCY_<PROVIDER> |  | worker | Same, for one provider: \`_OP
 LONGRUN_MODEL_TIMEOUT_MS | ${DEFAULT_MODEL_TIMEOUT_MS} | worker | HTTP timeout of one model call.
 LONGRUN_PRICES |  | worker | JSON price overrides, USD per million tokens: \`{"openai:gpt-5": {"inputPerMTok": 1.25, "outputPerMTok": 10}}\`. Keys are \`provider:model\` or \`model\`.
 LONGRUN_PRICES_FILE |  | worker | Path to a JSON file of the same shape; wins over \`LONGRUN_PRICES\`.
-## Agent commands
-LONGRUN_SANDBOX | auto | worker | One of ${SANDBOX_MODES.map((m) => `\`${m}\``).join(', ')}. \`auto\`: bubblewrap when it works on the host, else unsandboxed with one warning. \`bwrap\`: required (the tool call fails without it). \`off\`: never.
-LONGRUN_SANDBOX_ENV_ALLOW |  | worker | More variable names (comma or space separated) passed to agent commands. Names matching \`KEY\`, \`TOKEN\`, \`SECRET\`, \`PASSWORD\`, \`CREDENTIAL\` are always dropped.
+## Agent-written code
+LONGRUN_SANDBOX | auto | worker | One of ${SANDBOX_MODES.map((m) => `\`${m}\``).join(', ')}: how agent-written code (agent commands and the test command) runs. \`auto\` and \`bwrap\`: inside bubblewrap, required; without a working \`bwrap\` runs fail before any agent starts (\`SandboxUnavailable\`). \`off\`: the explicit opt-in to run it unsandboxed, as the worker's user. See [security](security.md).
+LONGRUN_SANDBOX_ENV_ALLOW |  | worker | More variable names (comma or space separated) passed to agent commands and the test command. Names matching \`KEY\`, \`TOKEN\`, \`SECRET\`, \`PASSWORD\`, \`CREDENTIAL\` are always dropped.
 ## Command line
 LONGRUN_UI_URL | http://localhost:8233 | CLI | Base URL of the Temporal Web UI, for the links the CLI prints. Unset: the UI that \`longrun dev\` started for the same server (it records its \`--ui-port\`), else the default.
 ## Development tooling

@@ -1,6 +1,7 @@
 import { loadConfig, paths, type LongrunConfig } from '../config';
 import type { ModelCallInput, ModelCallResult, ToolSpec } from '../core/types';
 import { ArtifactStore } from '../store/artifacts';
+import { workerRedactor } from '../tools/secrets';
 import { withHeartbeats } from './heartbeat';
 import { createModelActivities } from './model';
 import { createRunActivities } from './run';
@@ -24,13 +25,15 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const env = deps.env ?? process.env;
   const config = deps.config ?? loadConfig(env);
-  const store = new ArtifactStore(paths.artifacts(config.home));
-  const model = createModelActivities({ config, store, env });
+  // The worker's secrets, read once: replaced by a marker in everything stored or sent to a model (defence in depth).
+  const redact = workerRedactor(env);
+  const store = new ArtifactStore(paths.artifacts(config.home), redact);
+  const model = createModelActivities({ config, store, env, redact });
   return withHeartbeats({
     ...createRunActivities({ env, hostTaskQueue: deps.hostTaskQueue }),
     ...createTranscriptActivities({ store, promptsDir: deps.promptsDir }),
-    ...createWorkspaceActivities({ config }),
-    ...createToolActivities({ config, store, env }),
+    ...createWorkspaceActivities({ config, env, redact }),
+    ...createToolActivities({ config, store, env, redact }),
     async callModel(req: ModelRequest): Promise<ModelCallResult> {
       const { toolset, ...rest } = req;
       return model.callModel({ ...rest, tools: [...toolsetSpecs(toolset), ...(req.tools ?? [])] });

@@ -1,4 +1,5 @@
 import type { LongrunConfig } from '../config';
+import type { Redact } from '../core/redact';
 import type { ChatMessage, ModelCallInput, ModelCallResult, ProviderName, ToolCall } from '../core/types';
 import { callContext } from '../models/activity-context';
 import { classifyModelError } from '../models/errors';
@@ -18,6 +19,8 @@ export interface ModelActivityDeps {
   store: ArtifactStore;
   /** Where keys, base URLs and limits come from; default process.env. Tests inject their own. */
   env?: NodeJS.ProcessEnv;
+  /** Replaces the worker's secrets in replies before they are stored or returned (handoffs come from replies). */
+  redact?: Redact;
   /** Test hook: replace a provider's client (e.g. with a fake). */
   providers?: Partial<Record<ProviderName, ModelProvider>>;
 }
@@ -58,6 +61,7 @@ export function createModelActivities(deps: ModelActivityDeps) {
   const env = deps.env ?? process.env;
   const limiter = new ProviderLimiter(env);
   const timeoutMs = timeoutFromEnv(env);
+  const redact: Redact = deps.redact ?? ((value) => value);
   const clients = new Map<ProviderName, ModelProvider>(
     Object.entries(deps.providers ?? {}) as Array<[ProviderName, ModelProvider]>,
   );
@@ -115,13 +119,16 @@ export function createModelActivities(deps: ModelActivityDeps) {
       const latencyMs = Date.now() - started;
       phase = 'saving';
       // Some compatible servers omit ids; the transcript needs them to pair results with calls.
-      const toolCalls = completion.toolCalls.map((c, i) => ({
-        ...c,
-        id: c.id || `call_${input.transcript.length}_${i}`,
-      }));
+      const toolCalls = redact(
+        completion.toolCalls.map((c, i) => ({
+          ...c,
+          id: c.id || `call_${input.transcript.length}_${i}`,
+        })),
+      );
+      const text = redact(completion.text);
       const reply: ChatMessage = {
         role: 'assistant',
-        content: completion.text,
+        content: text,
         ...(toolCalls.length ? { toolCalls } : {}),
       };
       const transcript = await deps.store.append(input.transcript.id, input.transcript.length, [reply]);
@@ -139,7 +146,7 @@ export function createModelActivities(deps: ModelActivityDeps) {
       });
       return {
         transcript,
-        text: preview(completion.text),
+        text: preview(text),
         toolCalls: workflowToolCalls(toolCalls, input.inlineArgumentsFor),
         stopReason: completion.stopReason,
         usage,

@@ -10,11 +10,26 @@ import { checkProviderKeys } from '../models/settings';
 import { promptsHash } from '../prompts/load';
 import type { ResolvedRun } from '../workflows/definitions';
 import { inspectRepo } from '../workspace/hub';
+import { chooseSandbox, sandboxSettingsFromEnv } from '../tools/sandbox';
 import { isLocalRepo } from '../workspace/names';
 
 const run = promisify(execFile);
 
-export const RUN_ERRORS = { invalidInput: 'InvalidRunInput' } as const;
+export const RUN_ERRORS = {
+  invalidInput: 'InvalidRunInput',
+  // This worker cannot run agent-written code as LONGRUN_SANDBOX requires (bubblewrap missing or broken).
+  sandboxUnavailable: 'SandboxUnavailable',
+} as const;
+
+/** Why this worker would refuse to run agent-written code (LONGRUN_SANDBOX), or null when it can. */
+export async function sandboxProblem(env: NodeJS.ProcessEnv): Promise<string | null> {
+  try {
+    await chooseSandbox(sandboxSettingsFromEnv(env), env.PATH);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
 
 /**
  * Every problem with a run's input, one line each naming the field and the fix. Shared by the first activity
@@ -101,7 +116,7 @@ async function repoProblems(repo: string, base: string | undefined): Promise<str
 export function createRunActivities(deps: { env?: NodeJS.ProcessEnv; hostTaskQueue: string }) {
   const env = deps.env ?? process.env;
   return {
-    /** The first activity of a run: everything is checked before any agent starts. */
+    /** The first activity of a run: the input and this worker's sandbox are checked before any agent starts. */
     async validateRun(input: unknown, runId: string, startedAt: number): Promise<ResolvedRun> {
       const { problems, models } = await runInputProblems(input, runId, env);
       if (problems.length || !models) {
@@ -111,6 +126,12 @@ export function createRunActivities(deps: { env?: NodeJS.ProcessEnv; hostTaskQue
           message: `Invalid run input (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n- ${problems.join('\n- ')}`,
           details: [problems],
         });
+      }
+      // Every agent command and the test command is agent-written code: refuse the run here, before any agent
+      // starts, rather than at its first command (each host checks again when it runs one).
+      const sandbox = await sandboxProblem(env);
+      if (sandbox) {
+        throw ApplicationFailure.create({ type: RUN_ERRORS.sandboxUnavailable, nonRetryable: true, message: sandbox });
       }
       const spec = runInputSchema.parse(input);
       return {

@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { paths, type LongrunConfig } from '../config';
 import { taskIdOf } from '../core/ids';
 import { describeIncident } from '../core/incidents';
+import type { Redact } from '../core/redact';
 import type { ChatMessage, ToolCall, ToolCallInput, ToolCallResult } from '../core/types';
 import type { ArtifactStore } from '../store/artifacts';
 import { executeTool, type ToolOutcome } from '../tools/run';
@@ -22,7 +23,7 @@ import { headRef, targetBranch } from '../workspace/names';
 /** Failure types this activity raises. */
 export const TOOL_ERRORS = {
   transcript: 'ToolCallNotFound', // the transcript entry or the call is missing: a bug or a lost artifact store
-  sandbox: 'SandboxUnavailable', // LONGRUN_SANDBOX=bwrap but bwrap is missing or broken on this host
+  sandbox: 'SandboxUnavailable', // bubblewrap is required (LONGRUN_SANDBOX auto or bwrap) but missing or broken here
 } as const;
 
 const HEARTBEAT_INTERVAL_MS = 2_000;
@@ -36,8 +37,15 @@ function activityContext(): Context | undefined {
   }
 }
 
-export function createToolActivities(deps: { config: LongrunConfig; store: ArtifactStore; env?: NodeJS.ProcessEnv }) {
+export function createToolActivities(deps: {
+  config: LongrunConfig;
+  store: ArtifactStore;
+  env?: NodeJS.ProcessEnv;
+  /** Replaces the worker's secrets in what a tool returns (output of agent-written code, file contents). */
+  redact?: Redact;
+}) {
   const env = deps.env ?? process.env;
+  const redact: Redact = deps.redact ?? ((v) => v);
 
   async function findCall(input: ToolCallInput): Promise<ToolCall> {
     let message: ChatMessage;
@@ -90,7 +98,6 @@ export function createToolActivities(deps: { config: LongrunConfig; store: Artif
         commandTimeoutMs: input.commandTimeoutMs,
         sandbox,
         env,
-        warn: (m) => (ctx ? ctx.log.warn(m) : console.warn(m)),
       });
     } catch (err) {
       if (err instanceof SandboxUnavailableError) {
@@ -133,6 +140,7 @@ export function createToolActivities(deps: { config: LongrunConfig; store: Artif
       const call = await findCall(input);
       let outcome = await execute(call, input, ctx);
       if (call.name === 'run_command') outcome = await guardAfterCommand(call, input, outcome);
+      outcome = redact(outcome);
       const result: ChatMessage = {
         role: 'tool',
         toolCallId: call.id,

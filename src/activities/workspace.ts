@@ -1,4 +1,5 @@
 import type { LongrunConfig } from '../config';
+import type { Redact } from '../core/redact';
 import type { HubInfo, IntegrationResult, Receipt, RefIncident, WorkspaceInfo } from '../core/types';
 import * as hub from '../workspace/hub';
 import { integrateTask } from '../workspace/integrate';
@@ -14,8 +15,16 @@ export { inspectRepo } from '../workspace/hub';
  * a worktree lives on one disk. One Integrator per factory call = one merge queue per hub per
  * worker process; create the activities once per process.
  */
-export function createWorkspaceActivities(deps: { config: LongrunConfig; integrator?: Integrator }) {
+export function createWorkspaceActivities(deps: {
+  config: LongrunConfig;
+  integrator?: Integrator;
+  /** The worker's environment: the sandbox settings and the test command's allow-list come from it. */
+  env?: NodeJS.ProcessEnv;
+  /** Replaces the worker's secrets in receipts and conflict excerpts (output and files of agent-written code). */
+  redact?: Redact;
+}) {
   const home = deps.config.home;
+  const redact: Redact = deps.redact ?? ((value) => value);
   const integrator = deps.integrator ?? new Integrator();
 
   return {
@@ -41,7 +50,7 @@ export function createWorkspaceActivities(deps: { config: LongrunConfig; integra
       title: string;
       message?: string;
     }): Promise<IntegrationResult> {
-      return integrateTask(integrator, { home, ...input });
+      return redact(await integrateTask(integrator, { home, ...input }));
     },
 
     async closeWorkspace(input: {
@@ -58,7 +67,7 @@ export function createWorkspaceActivities(deps: { config: LongrunConfig; integra
       timeoutMs?: number;
       commit?: string;
     }): Promise<Receipt> {
-      return verifyTarget({ home, ...input });
+      return redact(await verifyTarget({ home, env: deps.env, ...input }));
     },
 
     async publishTarget(input: {

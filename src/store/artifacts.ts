@@ -2,6 +2,7 @@ import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { safeName } from '../config';
+import type { Redact } from '../core/redact';
 import type { ChatMessage, TranscriptRef } from '../core/types';
 
 /**
@@ -9,9 +10,14 @@ import type { ChatMessage, TranscriptRef } from '../core/types';
  * state (claim-check). A transcript is a directory of numbered entries. Writers name the index
  * they write, so an activity retried after a crash overwrites its own entry instead of
  * appending a duplicate, and a reader given { id, length } ignores anything past `length`.
+ * Every entry passes `redact` before it is written, so no secret of the worker reaches a transcript on disk (or the
+ * model prompts built from it) whichever path the text took.
  */
 export class ArtifactStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly redact: Redact = (value) => value,
+  ) {}
 
   private dir(id: string): string {
     return path.join(this.root, 'transcripts', safeName(id));
@@ -28,7 +34,8 @@ export class ArtifactStore {
    * Written synchronously, like `read`: a small file written and renamed costs less CPU than the thread-pool round
    * trips of the async calls (bench/scaling.ts profile: open, mkdir and rename were a tenth of the worker's time).
    */
-  async writeEntry(id: string, index: number, message: ChatMessage): Promise<void> {
+  async writeEntry(id: string, index: number, entry: ChatMessage): Promise<void> {
+    const message = this.redact(entry);
     const dir = this.dir(id);
     if (!this.made.has(dir)) {
       fsSync.mkdirSync(dir, { recursive: true });

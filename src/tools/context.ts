@@ -17,8 +17,6 @@ export interface ToolOptions {
   sandbox?: SandboxSettings;
   /** Environment the command allow-list reads from; default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Where the one-time "no sandbox" warning goes. */
-  warn?: (message: string) => void;
 }
 
 export interface ToolContext extends ToolOptions {

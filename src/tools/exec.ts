@@ -13,8 +13,8 @@ import {
 } from './sandbox';
 
 /**
- * Runs one shell command for an agent (run_command) or for longrun itself (the verify step may reuse
- * it): `bash -c` (no login shell, no rc files; `sh -c` where bash is missing) in `cwd`, stdin from
+ * The one runner for agent-written code: agent commands (run_command) and the test command (verification). Runs
+ * `bash -c` (no login shell, no rc files; `sh -c` where bash is missing) in `cwd`, stdin from
  * /dev/null, stdout+stderr merged and capped to head + tail, in its own process group. On timeout or
  * abort the whole group gets SIGTERM, then SIGKILL after a grace period. When the shell exits, any
  * background process it left in its group is killed too, so no agent process outlives its command.
@@ -31,6 +31,10 @@ export interface ExecOptions {
   sandbox?: SandboxSettings;
   /** Extra directories writable inside the sandbox (the worktree's git dir). */
   writable?: string[];
+  /** Extra directories visible read-only inside the sandbox, also under /tmp (a checkout's git dir). */
+  readOnly?: string[];
+  /** Paths inside the writable ones that stay read-only (a git directory's config and hooks). */
+  protect?: string[];
   /** Where the private HOME and TMPDIR live; default a per-cwd directory under the OS temp dir. */
   privateBase?: string;
   headBytes?: number;
@@ -39,8 +43,8 @@ export interface ExecOptions {
   killGraceMs?: number;
   /** The worker's home, whose credential stores the sandbox hides; default os.homedir(). */
   workerHome?: string;
-  /** Where the one-time "no sandbox" warning goes. */
-  warn?: (message: string) => void;
+  /** Keep the network inside the sandbox (a setup step that installs dependencies); default: none. */
+  network?: boolean;
 }
 
 export interface ExecResult {
@@ -76,7 +80,7 @@ export async function execCommand(command: string, opts: ExecOptions): Promise<E
   const dirs = privateDirs(opts.privateBase ?? defaultPrivateBase(opts.cwd));
   const env = commandEnv(source, settings.extraEnvAllow, dirs);
   const shell = findOnPath('bash', env.PATH) ?? '/bin/sh';
-  const choice = await chooseSandbox(settings, env.PATH, opts.warn);
+  const choice = await chooseSandbox(settings, env.PATH);
 
   let file = shell;
   let args = ['-c', command];
@@ -84,7 +88,15 @@ export async function execCommand(command: string, opts: ExecOptions): Promise<E
     const writable = [...new Set([opts.cwd, ...(opts.writable ?? []), dirs.home, dirs.tmp])];
     file = choice.bwrapPath;
     const hide = credentialPaths(opts.workerHome ?? os.homedir(), opts.cwd);
-    args = [...bwrapArgs({ cwd: opts.cwd, writable, hide }), '--', shell, '-c', command];
+    const policy = {
+      cwd: opts.cwd,
+      writable,
+      readOnly: opts.readOnly,
+      protect: opts.protect,
+      hide,
+      network: opts.network,
+    };
+    args = [...bwrapArgs(policy), '--', shell, '-c', command];
   }
 
   const output = new HeadTailBuffer(opts.headBytes ?? DEFAULT_HEAD_BYTES, opts.tailBytes ?? DEFAULT_TAIL_BYTES);

@@ -14,7 +14,7 @@ import {
 import { describeExit, execCommand } from './exec';
 import { editFileTool, listDirTool, readFileTool, writeFileTool } from './files';
 import { gitDiffTool, gitStatusTool, gitDirs } from './git';
-import { SandboxUnavailableError } from './sandbox';
+import { gitProtected, SandboxUnavailableError } from './sandbox';
 import {
   MAX_COMMAND_TIMEOUT_SECONDS,
   type ToolArgs,
@@ -54,8 +54,8 @@ async function runCommandTool(args: ToolArgs<'run_command'>, ctx: ToolContext): 
     // is bound writable for a workspace whose `.git` lives elsewhere; a shared common dir (a linked worktree's refs
     // and objects, the hub's) never is: other tasks' branches and the target live there.
     writable: dirs ? [dirs.gitDir] : [],
+    protect: dirs ? gitProtected([dirs.gitDir]) : [],
     privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,
-    warn: ctx.warn,
   });
   const status = describeExit(result, timeoutMs);
   const seconds = (result.durationMs / 1000).toFixed(1);

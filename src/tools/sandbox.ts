@@ -3,39 +3,36 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SECRET_NAME } from '../core/redact';
 
 /**
- * Sandbox for agent commands (run_command) — the behaviour the docs describe:
+ * The sandbox for agent-written code: agent commands (run_command) and the test command (verification) run through
+ * one runner (exec.ts) under one policy. See docs/security.md.
  *
- * - Environment: agent commands never inherit the worker's environment. They get an allow-list:
- *   PATH, LANG, LC_ALL, LC_CTYPE, TZ, SHELL, USER, LOGNAME, plus TERM=dumb, CI=true, a git identity
- *   "longrun <longrun@localhost>", and a private HOME and TMPDIR per workspace (kept in the worktree's
- *   git dir, so they go away with the worktree; the worker's ~/.npmrc, ~/.aws, ~/.gitconfig are not
- *   picked up). LONGRUN_SANDBOX_ENV_ALLOW (comma or space separated names) passes more through;
- *   listing HOME or TMPDIR there passes the real one. Any name matching
- *   /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL/i is dropped even when allow-listed, so provider keys
- *   (OPENAI_API_KEY, ANTHROPIC_API_KEY), GITHUB_TOKEN or AWS secrets never reach a command.
- * - LONGRUN_SANDBOX=auto (default): if `bwrap` (Debian/Ubuntu package `bubblewrap`) is on PATH and
- *   works on this host (checked once per worker process by running `true` under it), each command
- *   runs inside bubblewrap: no network (--unshare-net), its own PID namespace (every process dies with
- *   the command; the worker's /proc is not visible), the root filesystem read-only with the worker's
- *   credential stores (~/.aws, ~/.ssh, ~/.npmrc, ... see HIDDEN_IN_HOME) hidden, a private /tmp, and
- *   only the worktree, its git directory (so `git add` / `git commit` work) and the private HOME
- *   writable. If bwrap is missing or fails (e.g. a container without user namespaces), commands run
- *   unsandboxed — still with the allow-listed environment, in their own process group — and the
- *   worker logs one warning.
- * - LONGRUN_SANDBOX=bwrap: bubblewrap is required; if it is missing or broken, the runTool activity
- *   fails (non-retryable, type SandboxUnavailable) with a message saying how to fix it.
- * - LONGRUN_SANDBOX=off: never use bubblewrap.
+ * - Environment: never the worker's. An allow-list: PATH, LANG, LC_ALL, LC_CTYPE, TZ, SHELL, USER, LOGNAME, plus
+ *   TERM=dumb, CI=true, a git identity "longrun <longrun@localhost>", and a private HOME and TMPDIR per checkout (the
+ *   worker's ~/.npmrc, ~/.aws, ~/.gitconfig are not picked up). LONGRUN_SANDBOX_ENV_ALLOW (comma or space separated
+ *   names) passes more through; listing HOME or TMPDIR there passes the real one. Any name matching SECRET_NAME is
+ *   dropped even when allow-listed, so provider keys, GITHUB_TOKEN or AWS secrets never reach a command.
+ * - LONGRUN_SANDBOX=auto (default) or bwrap: bubblewrap is required (checked once per worker process by running
+ *   `true` under it). Each command runs with no network unless the caller grants it (--unshare-net), its own PID
+ *   namespace (every process dies with the command; the worker's /proc is not visible), the root filesystem
+ *   read-only with the worker's credential stores (HIDDEN_IN_HOME) hidden, a private /tmp, and only the checkout,
+ *   the directories the caller names and the private HOME writable (a git directory's config and hooks stay
+ *   read-only: gitProtected). Without a working bwrap the call fails
+ *   (SandboxUnavailableError, non-retryable in the activities) with the fix; runs check it before any agent starts.
+ *   `auto` was the default that fell back to unsandboxed commands; it is kept so existing settings stay valid, and
+ *   now means the same as `bwrap`.
+ * - LONGRUN_SANDBOX=off: the explicit opt-in to run agent code unsandboxed. What is left: the allow-listed
+ *   environment, an own process group (killed as a whole), and redaction of the worker's secrets in everything
+ *   stored (src/core/redact.ts). What is not: the command runs as the worker's user and can read what that user can
+ *   (files, /proc/<worker pid>/environ) and use the network.
  *
- * Known limits: without the sandbox a command runs as the worker's user and can read whatever that
- * user can (files, /proc/<worker pid>/environ): the allow-list keeps secrets out of the environment,
- * it is not isolation — use LONGRUN_SANDBOX=bwrap where agents must not see the host. Git: a task's
- * workspace is its own repository borrowing the hub's objects read-only (src/workspace/worktree.ts),
- * so only its own `.git` is writable and the hub (target, other tasks' branches, checkpoints,
- * objects) is on the read-only root. Without the sandbox a command that names the hub's path can
- * still write it: the target is then put back by the tip guard (src/workspace/guard.ts) and the
- * incident recorded; other tasks' hub branches are refreshed from their workspaces at checkpoints.
+ * Git: a task's workspace is its own repository borrowing the hub's objects read-only
+ * (src/workspace/worktree.ts), so only its own `.git` is writable (its config and hooks read-only) and
+ * the hub (target, other tasks' branches, checkpoints, objects) is on the read-only root. Without the
+ * sandbox a command that names the hub's path can still write it: the target is then put back by the
+ * tip guard (src/workspace/guard.ts) and the incident recorded.
  */
 
 export type SandboxMode = 'auto' | 'bwrap' | 'off';
@@ -54,7 +51,7 @@ export class SandboxUnavailableError extends Error {
 }
 
 export const BASE_ENV_ALLOW = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'SHELL', 'USER', 'LOGNAME'] as const;
-export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL/i;
+export { SECRET_NAME };
 const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export function sandboxSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSettings {
@@ -129,7 +126,6 @@ export type SandboxChoice = { kind: 'bwrap'; bwrapPath: string } | { kind: 'none
 
 const PROBE_TIMEOUT_MS = 15_000;
 const probes = new Map<string, Promise<string | null>>();
-const warned = new Set<string>();
 
 /** Runs a trivial command under the same bwrap flags we use; resolves to null if it works, else the error. */
 function probeBwrap(bwrapPath: string): Promise<string | null> {
@@ -149,40 +145,55 @@ function probeBwrap(bwrapPath: string): Promise<string | null> {
       child.on('error', (err) => done(err.message));
       child.on('close', (code, signal) => done(code === 0 ? null : stderr.trim() || `exit ${code ?? signal}`));
     });
+    // Only a working bwrap is remembered: a probe that failed (or timed out on a busy host) is tried again next time.
+    void probe.then((error) => error !== null && probes.delete(bwrapPath));
     probes.set(bwrapPath, probe);
   }
   return probe;
 }
 
 /**
- * Decides whether commands run inside bubblewrap. `auto` falls back (one warning per worker process
- * and reason); `bwrap` throws SandboxUnavailableError; `off` never sandboxes.
+ * Decides how agent-written code runs: inside bubblewrap, or (LONGRUN_SANDBOX=off only) unsandboxed. Throws
+ * SandboxUnavailableError, with the fix, when bubblewrap is required and missing or broken.
  */
-export async function chooseSandbox(
-  settings: SandboxSettings,
-  pathVar: string | undefined,
-  warn: (message: string) => void = (m) => console.warn(m),
-): Promise<SandboxChoice> {
+export async function chooseSandbox(settings: SandboxSettings, pathVar: string | undefined): Promise<SandboxChoice> {
   if (settings.mode === 'off') return { kind: 'none', reason: 'LONGRUN_SANDBOX=off' };
   const bwrapPath = settings.bwrapPath ?? findOnPath('bwrap', pathVar);
-  let problem: string | null;
-  if (!bwrapPath) problem = 'bwrap is not on PATH (install the bubblewrap package)';
+  let problem: string;
+  if (!bwrapPath) problem = 'bwrap is not on PATH';
   else {
     const error = await probeBwrap(bwrapPath);
-    problem = error === null ? null : `bwrap at ${bwrapPath} does not work on this host: ${error}`;
+    if (error === null) return { kind: 'bwrap', bwrapPath };
+    problem = `bwrap at ${bwrapPath} does not work on this host: ${error}`;
   }
-  if (problem === null) return { kind: 'bwrap', bwrapPath: bwrapPath as string };
-  if (settings.mode === 'bwrap') {
-    throw new SandboxUnavailableError(
-      `LONGRUN_SANDBOX=bwrap but ${problem}. Install bubblewrap where it can create namespaces, ` +
-        'or set LONGRUN_SANDBOX=auto (fall back to unsandboxed commands) or off.',
-    );
+  throw new SandboxUnavailableError(
+    `LONGRUN_SANDBOX=${settings.mode}${settings.mode === 'auto' ? ' (the default)' : ''} runs agent-written code ` +
+      `(agent commands and the test command) only inside bubblewrap, but ${problem}. Fix: install bubblewrap ` +
+      '(apt-get install bubblewrap) where unprivileged user namespaces are allowed (docs/troubleshooting.md), or set ' +
+      "LONGRUN_SANDBOX=off on the worker to run agent code unsandboxed as the worker's user (docs/security.md says " +
+      'what that leaves protected).',
+  );
+}
+
+/** One line on how this worker runs agent-written code, for its start-up log; `ok: false` when runs will be refused. */
+export async function describeSandbox(
+  settings: SandboxSettings,
+  pathVar: string | undefined,
+): Promise<{ ok: boolean; message: string }> {
+  try {
+    const choice = await chooseSandbox(settings, pathVar);
+    return choice.kind === 'bwrap'
+      ? { ok: true, message: `agent commands and the test command run inside bubblewrap (${choice.bwrapPath})` }
+      : {
+          ok: true,
+          message:
+            "LONGRUN_SANDBOX=off: agent commands and the test command run UNSANDBOXED as the worker's user " +
+            '(allow-listed environment, own process group, secrets redacted from what is stored)',
+        };
+  } catch (err) {
+    if (!(err instanceof SandboxUnavailableError)) throw err;
+    return { ok: false, message: `runs will be refused: ${err.message}` };
   }
-  if (!warned.has(problem)) {
-    warned.add(problem);
-    warn(`longrun: agent commands run without a sandbox: ${problem}. Set LONGRUN_SANDBOX=off to silence this.`);
-  }
-  return { kind: 'none', reason: problem };
 }
 
 /** Credential stores under the worker's HOME, hidden inside the sandbox (the root is otherwise readable). */
@@ -224,27 +235,43 @@ export function credentialPaths(home: string, cwd: string): Array<{ path: string
 
 /**
  * bubblewrap flags: read-only root with the worker's credential stores hidden, private /tmp, writable
- * worktree + extras, no network, own PID namespace (so the worker's /proc/<pid>/environ is not visible).
+ * worktree + extras, no network unless granted, own PID namespace (so the worker's /proc/<pid>/environ is not visible).
  */
 export function bwrapArgs(opts: {
   cwd: string;
   writable: string[];
+  /** Visible read-only even under /tmp (which is otherwise a private tmpfs): a checkout's git directories. */
+  readOnly?: string[];
+  /** Read-only on top of the writable directories: a git directory's config and hooks (see gitProtected). */
+  protect?: string[];
   hide?: Array<{ path: string; dir: boolean }>;
+  /** Keep the host's network (a setup step that installs dependencies); default: none. */
+  network?: boolean;
 }): string[] {
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
   for (const hidden of opts.hide ?? []) {
     args.push(...(hidden.dir ? ['--tmpfs', hidden.path] : ['--ro-bind', '/dev/null', hidden.path]));
   }
-  // Binds come after --tmpfs /tmp so a worktree under /tmp is mounted on top of the private /tmp.
+  // Binds come after --tmpfs /tmp so a worktree under /tmp is mounted on top of the private /tmp; writable ones last,
+  // so a private HOME inside a read-only git directory stays writable.
+  for (const dir of opts.readOnly ?? []) args.push('--ro-bind', dir, dir);
   for (const dir of opts.writable) args.push('--bind', dir, dir);
-  args.push(
-    '--unshare-net',
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-uts',
-    '--die-with-parent',
-    '--chdir',
-    opts.cwd,
-  );
+  for (const file of opts.protect ?? []) args.push('--ro-bind', file, file);
+  if (!opts.network) args.push('--unshare-net');
+  args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--chdir', opts.cwd);
   return args;
+}
+
+/**
+ * What stays read-only in a writable git directory: its config and hooks. longrun runs git there itself, outside the
+ * sandbox (checkpoints, merges); a planted hook, fsmonitor, filter or ssh command would run as the worker's user.
+ */
+export function gitProtected(gitDirs: string[]): string[] {
+  const out: string[] = [];
+  for (const dir of new Set(gitDirs)) {
+    for (const name of ['config', 'config.worktree', 'hooks']) {
+      if (fs.existsSync(path.join(dir, name))) out.push(path.join(dir, name));
+    }
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ export const WORKSPACE_ERRORS = {
   invalidRevision: 'InvalidRevision', // non-retryable: a `from`/`to`/`commit` names no commit in the hub
   invalidTestCommand: 'InvalidTestCommand', // non-retryable: an empty test command
   publishRejected: 'PublishRejected', // non-retryable: the user's repo refused the branch
+  sandboxUnavailable: 'SandboxUnavailable', // non-retryable: LONGRUN_SANDBOX invalid, or bubblewrap required and broken
   integrationContention: 'IntegrationContention', // retryable: the target moved on every CAS attempt
 } as const;
 

@@ -23,11 +23,32 @@ const GIT_REDIRECTS = [
   'GIT_CEILING_DIRECTORIES',
 ];
 
+/**
+ * Configuration of longrun's own git calls, above any repository's: agent commands can write a workspace's git
+ * directory (to commit), so a hook or an fsmonitor planted there must not run when longrun checkpoints, merges or
+ * creates a checkout outside the sandbox, as the worker's user.
+ */
+const FORCED_CONFIG: Array<[string, string]> = [
+  ['core.hooksPath', '/dev/null'],
+  ['core.fsmonitor', 'false'],
+];
+
+function forcedConfig(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const count = Number(env.GIT_CONFIG_COUNT) || 0;
+  const out: NodeJS.ProcessEnv = { GIT_CONFIG_COUNT: String(count + FORCED_CONFIG.length) };
+  FORCED_CONFIG.forEach(([key, value], i) => {
+    out[`GIT_CONFIG_KEY_${count + i}`] = key;
+    out[`GIT_CONFIG_VALUE_${count + i}`] = value;
+  });
+  return out;
+}
+
 export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const name of GIT_REDIRECTS) delete env[name];
   return {
     ...env,
+    ...forcedConfig(env),
     GIT_AUTHOR_NAME: IDENTITY.name,
     GIT_AUTHOR_EMAIL: IDENTITY.email,
     GIT_COMMITTER_NAME: IDENTITY.name,
@@ -163,6 +184,9 @@ export function simpleGitAt(baseDir: string): SimpleGit {
       allowUnsafeGitProxy: true,
       allowUnsafeConfigPaths: true,
       allowUnsafeConfigEnvCount: true,
+      // Ours (FORCED_CONFIG): core.hooksPath=/dev/null and core.fsmonitor=false, so neither runs anything.
+      allowUnsafeHooksPath: true,
+      allowUnsafeFsMonitor: true,
       allowUnsafeTemplateDir: true,
     },
   }).env(env);

@@ -1,9 +1,11 @@
-import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { paths } from '../config';
 import type { Receipt } from '../core/types';
+import { execCommand } from '../tools/exec';
+import { gitDirs } from '../tools/git';
+import { sandboxSettingsFromEnv, type SandboxSettings, SandboxUnavailableError } from '../tools/sandbox';
 import { cancellationSignal, heartbeat } from './context';
-import { commandEnv } from './env';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { resolveCommit } from './git';
 import { requireHub, targetTip } from './hub';
@@ -16,6 +18,7 @@ import { addWorktree, removeWorktree, withTaskLock } from './worktree';
  * target (its own repository borrowing the hub's objects, like a task's: see worktree.ts), never on
  * a worker's workspace (which may hold uncommitted or unmerged work). The target is checked against
  * its guard first (guard.ts), so what is verified is a tip longrun set.
+ * The command runs in the agents' sandbox: it is code the agents wrote.
  */
 
 export const DEFAULT_VERIFY_TIMEOUT_MS = 15 * 60_000;
@@ -23,7 +26,7 @@ const OUTPUT_TAIL = 8_000;
 const KILL_GRACE_MS = 2_000;
 const HEARTBEAT_MS = 5_000;
 
-export interface VerifyInput {
+export interface VerifyInput extends RunnerOptions {
   home: string;
   runId: string;
   testCommand: string;
@@ -39,92 +42,76 @@ export interface CommandOutcome {
   output: string;
 }
 
-/** Signals the whole process group: the shell and everything it started. */
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // the group is already gone
-  }
+export interface RunnerOptions {
+  /** Sandbox settings (LONGRUN_SANDBOX); default: read from `env`. */
+  sandbox?: SandboxSettings;
+  /** The worker's environment, which the command's allow-list is taken from; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
- * Runs `sh -c command` in its own process group with an allow-listed environment; on timeout or
- * cancellation the group gets SIGTERM, then SIGKILL after a grace period. Leftover background
- * children are killed when the shell exits, so none outlives the verification.
+ * Runs the test command through the runner of agent commands (src/tools/exec.ts): the same sandbox (no network, own
+ * PID namespace, read-only root with the credential stores hidden, only the checkout and a private HOME/TMPDIR
+ * writable), the same allow-listed environment, its own process group killed on timeout or cancellation. The test
+ * command is code the agents wrote, so it gets nothing more than their commands do. Heartbeats while it runs.
  */
-export function runCommand(
+export async function runCommand(
   command: string,
   cwd: string,
   timeoutMs: number,
   signal: AbortSignal,
+  opts: RunnerOptions = {},
 ): Promise<CommandOutcome> {
+  const env = opts.env ?? process.env;
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', command], {
+  const beat = setInterval(() => heartbeat({ step: 'verify', elapsedMs: Date.now() - started }), HEARTBEAT_MS);
+  try {
+    let sandbox: SandboxSettings;
+    try {
+      sandbox = opts.sandbox ?? sandboxSettingsFromEnv(env);
+    } catch (err) {
+      throw nonRetryable(WORKSPACE_ERRORS.sandboxUnavailable, (err as Error).message);
+    }
+    const dirs = await gitDirs(cwd);
+    const result = await execCommand(command, {
       cwd,
-      env: commandEnv(),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      timeoutMs,
+      signal,
+      sourceEnv: env,
+      sandbox,
+      // git works in the checkout, but only the checkout is writable.
+      readOnly: dirs ? [...new Set([dirs.gitDir, dirs.commonDir])] : [],
+      // The private HOME and TMPDIR go away with the checkout's git directory.
+      privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,
+      headBytes: 0,
+      tailBytes: 4 * OUTPUT_TAIL,
+      killGraceMs: KILL_GRACE_MS,
+    }).catch((err: unknown) => {
+      if (err instanceof SandboxUnavailableError) throw nonRetryable(WORKSPACE_ERRORS.sandboxUnavailable, err.message);
+      throw err;
     });
-    let output = '';
-    let timedOut = false;
-    let cancelled = false;
-    let exitCode: number | null = null;
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (output.length > 8 * OUTPUT_TAIL) output = output.slice(output.length - 2 * OUTPUT_TAIL);
+    let tail = tailText(result.output, OUTPUT_TAIL);
+    if (result.timedOut) tail += `\n[longrun: killed after the ${timeoutMs} ms timeout]\n`;
+    return {
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      cancelled: result.aborted,
+      durationMs: result.durationMs,
+      output: tail,
     };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-
-    let killTimer: NodeJS.Timeout | undefined;
-    const stop = () => {
-      killGroup(child.pid, 'SIGTERM');
-      killTimer ??= setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop();
-    }, timeoutMs);
-    const onAbort = () => {
-      cancelled = true;
-      stop();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    const beat = setInterval(() => heartbeat({ step: 'verify', elapsedMs: Date.now() - started }), HEARTBEAT_MS);
-
-    let settled = false;
-    const finish = () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearInterval(beat);
-      if (killTimer) clearTimeout(killTimer);
-      signal.removeEventListener('abort', onAbort);
-      let tail = tailText(output, OUTPUT_TAIL);
-      if (timedOut) tail += `\n[longrun: killed after the ${timeoutMs} ms timeout]\n`;
-      resolve({ exitCode, timedOut, cancelled, durationMs: Date.now() - started, output: tail });
-    };
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      clearInterval(beat);
-      signal.removeEventListener('abort', onAbort);
-      reject(err);
-    });
-    child.on('exit', (code) => {
-      exitCode = code;
-      // Background children may still hold the pipes open: kill them and stop waiting for 'close' soon.
-      killGroup(child.pid, 'SIGKILL');
-      setTimeout(finish, KILL_GRACE_MS).unref();
-    });
-    child.on('close', finish);
-    if (signal.aborted) onAbort();
-  });
+  } finally {
+    clearInterval(beat);
+  }
 }
 
-export async function verifyTarget({ home, runId, testCommand, timeoutMs, commit }: VerifyInput): Promise<Receipt> {
+export async function verifyTarget({
+  home,
+  runId,
+  testCommand,
+  timeoutMs,
+  commit,
+  ...runner
+}: VerifyInput): Promise<Receipt> {
   const hubPath = await requireHub(home, runId);
   if (!testCommand?.trim()) {
     throw nonRetryable(
@@ -147,7 +134,8 @@ export async function verifyTarget({ home, runId, testCommand, timeoutMs, commit
   return withTaskLock(dir, async () => {
     try {
       await addWorktree(hubPath, dir, { commit: sha });
-      const outcome = await runCommand(testCommand, dir, timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS, cancellationSignal());
+      const timeout = timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
+      const outcome = await runCommand(testCommand, dir, timeout, cancellationSignal(), runner);
       if (outcome.cancelled)
         throw new CancelledFailure(`verification of ${sha} was cancelled; its processes were killed`);
       return {

@@ -9,6 +9,7 @@ import {
   type ProviderName,
   type Role,
 } from '../../src/core/types';
+import { redactor } from '../../src/core/redact';
 import { costOf } from '../../src/models/pricing';
 import { startSimulator, type Scenario, type Simulator } from '../../src/sim';
 import { ArtifactStore } from '../../src/store/artifacts';
@@ -131,6 +132,35 @@ describe('callModel against the simulator', () => {
       });
     },
   );
+
+  test("a reply that quotes a worker's secret is redacted before it is stored or returned (handoffs included)", async () => {
+    const secret = 'sk-ant-reply-canary-77e1';
+    sim = await startSimulator({
+      scenario: {
+        rules: [
+          {
+            respond: {
+              text: `I found ${secret} in the environment.`,
+              toolCalls: [{ name: 'finish', arguments: { summary: `key ${secret}` } }],
+            },
+          },
+        ],
+      },
+    });
+    const { callModel } = createModelActivities({
+      config: loadConfig({ LONGRUN_HOME: dir }),
+      store,
+      env: sim.env,
+      redact: redactor([{ name: 'ANTHROPIC_API_KEY', value: secret }]),
+    });
+    const inp = await input('anthropic', 'claude-haiku-4-5');
+    const result = await callModel(inp);
+    expect(result.text).toBe('I found [redacted:ANTHROPIC_API_KEY] in the environment.');
+    expect(result.toolCalls).toEqual([
+      { id: expect.any(String), name: 'finish', arguments: { summary: 'key [redacted:ANTHROPIC_API_KEY]' } },
+    ]);
+    expect(JSON.stringify(await store.readEntry(inp.transcript.id, 2))).not.toContain(secret);
+  });
 
   test.each([
     ['openai', 'gpt-5'],

@@ -4,8 +4,9 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createToolActivities } from '../../src/activities/tools';
+import { redactor } from '../../src/core/redact';
 import { loadConfig } from '../../src/config';
-import type { ChatMessage, ToolCall, ToolCallInput } from '../../src/core/types';
+import type { ChatMessage, ToolCall, ToolCallInput, ToolCallResult } from '../../src/core/types';
 import { ArtifactStore } from '../../src/store/artifacts';
 import { tempDir } from '../helpers/temporal';
 import { makeRepo, processesWith, removeDir, waitFor } from './fixtures';
@@ -24,7 +25,8 @@ describe('runTool activity', () => {
     repo = await makeRepo({ 'a.txt': 'alpha\n' });
     home = await tempDir('tools-home');
     store = new ArtifactStore(path.join(home, 'artifacts'));
-    const env = { ...process.env, LONGRUN_HOME: home, LONGRUN_SANDBOX: 'auto', OPENAI_API_KEY: 'sk-test' };
+    // The sandbox itself is tested in exec.test.ts; here the activity around it, on any host.
+    const env = { ...process.env, LONGRUN_HOME: home, LONGRUN_SANDBOX: 'off', OPENAI_API_KEY: 'sk-test' };
     activities = createToolActivities({ config: loadConfig(env), store, env });
   });
   afterEach(() => {
@@ -173,5 +175,39 @@ describe('runTool activity', () => {
     const entry = await store.readEntry(input.transcriptId, 3);
     expect(entry.content).toContain('CI=true');
     expect(entry.content).not.toContain('sk-test');
+  });
+
+  test("a command's output that holds a worker secret is redacted in the transcript and the summary", async () => {
+    const secret = 'sk-tool-canary-5521';
+    fs.writeFileSync(path.join(repo, 'leak.txt'), `${secret}\n`);
+    const redacting = createToolActivities({
+      config: loadConfig({ LONGRUN_HOME: home }),
+      store,
+      env: { ...process.env, LONGRUN_SANDBOX: 'off' },
+      redact: redactor([{ name: 'OPENAI_API_KEY', value: secret }]),
+    });
+    const input = await withCalls([
+      { id: 'l', name: 'run_command', arguments: { command: `cat leak.txt # ${secret}` } },
+    ]);
+    const result = (await mockEnv().run(redacting.runTool, input)) as ToolCallResult;
+    expect(JSON.stringify(result)).not.toContain(secret);
+    expect(result.summary).toContain('[redacted:OPENAI_API_KEY]');
+    const entry = await store.readEntry(input.transcriptId, 3);
+    expect(entry.content).toMatch(/^\[redacted:OPENAI_API_KEY\]$/m);
+    expect(entry.content).not.toContain(secret);
+  });
+
+  test('without a working bubblewrap (and no LONGRUN_SANDBOX=off) run_command fails non-retryably with the fix', async () => {
+    const emptyBin = path.join(home, 'empty-bin');
+    fs.mkdirSync(emptyBin);
+    const env = { ...process.env, PATH: emptyBin, LONGRUN_SANDBOX: 'auto' };
+    const refusing = createToolActivities({ config: loadConfig({ LONGRUN_HOME: home }), store, env });
+    const input = await withCalls([{ id: 'n', name: 'run_command', arguments: { command: 'touch ran' } }]);
+    await expect(mockEnv().run(refusing.runTool, input)).rejects.toMatchObject({
+      type: 'SandboxUnavailable',
+      nonRetryable: true,
+      message: expect.stringContaining('bwrap is not on PATH. Fix: install bubblewrap'),
+    });
+    expect(fs.existsSync(path.join(repo, 'ran'))).toBe(false);
   });
 });

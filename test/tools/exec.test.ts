@@ -3,7 +3,13 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { execCommand } from '../../src/tools/exec';
 import { HeadTailBuffer } from '../../src/tools/output';
-import { chooseSandbox, commandEnv, sandboxSettingsFromEnv, SandboxUnavailableError } from '../../src/tools/sandbox';
+import {
+  chooseSandbox,
+  commandEnv,
+  describeSandbox,
+  sandboxSettingsFromEnv,
+  SandboxUnavailableError,
+} from '../../src/tools/sandbox';
 import { tempDir } from '../helpers/temporal';
 import { makeRepo, processAlive, processesWith, removeDir, tool, waitFor } from './fixtures';
 
@@ -142,86 +148,88 @@ describe('run_command', () => {
   });
 });
 
+/** bubblewrap's verdict on this host: a path when it works here, else null (the tests then check the refusal). */
+async function workingBwrap(): Promise<string | null> {
+  try {
+    const choice = await chooseSandbox({ mode: 'auto', extraEnvAllow: [] }, process.env.PATH);
+    return choice.kind === 'bwrap' ? choice.bwrapPath : null;
+  } catch {
+    return null;
+  }
+}
+
 describe('bubblewrap sandbox', () => {
   let repo: string;
   let outside: string;
-  const warnings: string[] = [];
-  const warn = (m: string) => warnings.push(m);
 
   beforeEach(async () => {
     repo = await makeRepo({ 'a.txt': 'a\n' });
     outside = await tempDir('outside');
-    warnings.length = 0;
   });
   afterEach(() => {
     removeDir(repo);
     removeDir(outside);
   });
 
-  test('bwrap missing: auto falls back with one warning, bwrap mode fails clearly, off is silent', async () => {
+  test('bwrap missing: auto (the default) and bwrap refuse with the fix, only off runs unsandboxed', async () => {
     const missing = '/nonexistent/bin/bwrap';
-    const auto = await tool(
+    expect(sandboxSettingsFromEnv({}).mode).toBe('auto');
+    for (const mode of ['auto', 'bwrap'] as const) {
+      const refused = tool(
+        repo,
+        'run_command',
+        { command: 'touch made-here' },
+        { sandbox: { mode, extraEnvAllow: [], bwrapPath: missing } },
+      );
+      await expect(refused).rejects.toThrow(SandboxUnavailableError);
+      await expect(refused).rejects.toThrow(
+        new RegExp(
+          `LONGRUN_SANDBOX=${mode}.*only inside bubblewrap, but bwrap at /nonexistent/bin/bwrap .*\\. Fix: install bubblewrap.*or set LONGRUN_SANDBOX=off`,
+        ),
+      );
+    }
+    expect(fs.existsSync(path.join(repo, 'made-here'))).toBe(false);
+    const off = await tool(
       repo,
       'run_command',
       { command: 'touch made-here' },
-      {
-        sandbox: { mode: 'auto', extraEnvAllow: [], bwrapPath: missing },
-        warn,
-      },
+      { sandbox: { mode: 'off', extraEnvAllow: [] } },
     );
-    expect(auto.ok).toBe(true);
-    expect(auto.content).not.toContain('sandboxed');
-    await tool(
-      repo,
-      'run_command',
-      { command: 'true' },
-      { sandbox: { mode: 'auto', extraEnvAllow: [], bwrapPath: missing }, warn },
-    );
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('agent commands run without a sandbox');
-    await expect(
-      tool(
-        repo,
-        'run_command',
-        { command: 'true' },
-        { sandbox: { mode: 'bwrap', extraEnvAllow: [], bwrapPath: missing } },
-      ),
-    ).rejects.toThrow(SandboxUnavailableError);
-    await expect(chooseSandbox({ mode: 'off', extraEnvAllow: [] }, process.env.PATH, warn)).resolves.toEqual({
+    expect(off.ok).toBe(true);
+    expect(off.content).not.toContain('sandboxed');
+    expect(fs.existsSync(path.join(repo, 'made-here'))).toBe(true);
+    await expect(chooseSandbox({ mode: 'off', extraEnvAllow: [] }, process.env.PATH)).resolves.toEqual({
       kind: 'none',
       reason: 'LONGRUN_SANDBOX=off',
     });
     expect(() => sandboxSettingsFromEnv({ LONGRUN_SANDBOX: 'yes' })).toThrow(/LONGRUN_SANDBOX='yes' is not valid/);
+    // No bwrap on PATH (an empty directory) either: the worker's start-up line says runs will be refused, and why.
+    await expect(describeSandbox({ mode: 'auto', extraEnvAllow: [] }, outside)).resolves.toEqual({
+      ok: false,
+      message: expect.stringMatching(
+        /^runs will be refused: LONGRUN_SANDBOX=auto \(the default\) .* but bwrap is not on PATH\. Fix:/,
+      ),
+    });
+    await expect(describeSandbox({ mode: 'off', extraEnvAllow: [] }, undefined)).resolves.toMatchObject({
+      ok: true,
+      message: expect.stringContaining('UNSANDBOXED'),
+    });
   });
 
-  test('bwrap present but broken (no user namespaces): auto falls back, bwrap mode fails with its error', async () => {
+  test('bwrap present but broken (no user namespaces): the call fails with its error', async () => {
     const fake = path.join(outside, 'bwrap');
     fs.writeFileSync(fake, '#!/bin/sh\necho "bwrap: No permissions to create new namespace" >&2\nexit 1\n', {
       mode: 0o755,
     });
-    const auto = await tool(
-      repo,
-      'run_command',
-      { command: 'echo ran' },
-      {
-        sandbox: { mode: 'auto', extraEnvAllow: [], bwrapPath: fake },
-        warn,
-      },
-    );
-    expect(auto).toMatchObject({ ok: true, content: expect.stringContaining('ran') });
-    expect(warnings).toEqual([expect.stringContaining('No permissions to create new namespace')]);
-    await expect(
-      tool(
-        repo,
-        'run_command',
-        { command: 'true' },
-        { sandbox: { mode: 'bwrap', extraEnvAllow: [], bwrapPath: fake } },
-      ),
-    ).rejects.toThrow(/does not work on this host: bwrap: No permissions/);
+    for (const mode of ['auto', 'bwrap'] as const) {
+      await expect(
+        tool(repo, 'run_command', { command: 'echo ran' }, { sandbox: { mode, extraEnvAllow: [], bwrapPath: fake } }),
+      ).rejects.toThrow(/does not work on this host: bwrap: No permissions/);
+    }
   });
 
-  test('with bwrap on this host: no network, read-only root, worktree writable; without it: auto falls back', async () => {
-    const choice = await chooseSandbox({ mode: 'auto', extraEnvAllow: [] }, process.env.PATH, warn);
+  test('with bwrap on this host: no network (unless granted), read-only root, worktree writable', async () => {
+    const bwrap = await workingBwrap();
     const server = net.createServer((socket) => socket.end('hello from the host\n'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
@@ -230,58 +238,85 @@ describe('bubblewrap sandbox', () => {
         `echo inside > in-worktree.txt && git add in-worktree.txt && echo staged; ` +
         `touch ${outside}/escaped.txt 2>/dev/null && echo wrote-outside; ` +
         `(exec 3<>/dev/tcp/127.0.0.1/${port} && cat <&3) 2>/dev/null || echo no-network`;
-      const result = await tool(
-        repo,
-        'run_command',
-        { command },
-        { sandbox: { mode: 'auto', extraEnvAllow: [] }, warn },
-      );
-      expect(result.content).toContain('staged');
-      expect(fs.readFileSync(path.join(repo, 'in-worktree.txt'), 'utf8')).toBe('inside\n');
-      if (choice.kind === 'bwrap') {
-        expect(result.content).toContain('sandboxed');
-        expect(result.content).toContain('no-network');
-        expect(result.content).not.toContain('hello from the host');
-        expect(fs.existsSync(path.join(outside, 'escaped.txt'))).toBe(false);
-        expect(warnings).toEqual([]);
-      } else {
-        // No working bwrap here: the command ran unsandboxed, and the fallback was announced once.
-        expect(result.content).not.toContain('sandboxed');
-        expect(result.content).toContain('hello from the host');
-        await expect(
-          tool(repo, 'run_command', { command: 'true' }, { sandbox: { mode: 'bwrap', extraEnvAllow: [] } }),
-        ).rejects.toThrow(/LONGRUN_SANDBOX=bwrap but/);
+      const run = tool(repo, 'run_command', { command }, { sandbox: { mode: 'auto', extraEnvAllow: [] } });
+      if (!bwrap) {
+        await expect(run).rejects.toThrow(SandboxUnavailableError);
+        return;
       }
+      const result = await run;
+      expect(result.content).toMatch(/^staged$/m);
+      expect(fs.readFileSync(path.join(repo, 'in-worktree.txt'), 'utf8')).toBe('inside\n');
+      expect(result.content).toContain('sandboxed');
+      expect(result.content).toMatch(/^no-network$/m);
+      expect(result.content).not.toContain('hello from the host');
+      expect(fs.existsSync(path.join(outside, 'escaped.txt'))).toBe(false);
+      // A setup step may be granted the network; it is still confined otherwise.
+      const online = await execCommand(command, {
+        cwd: repo,
+        timeoutMs: 30_000,
+        sandbox: { mode: 'auto', extraEnvAllow: [] },
+        privateBase: path.join(repo, '.git', 'private'),
+        network: true,
+      });
+      expect(online.sandboxed).toBe(true);
+      expect(online.output).toContain('hello from the host');
+      expect(fs.existsSync(path.join(outside, 'escaped.txt'))).toBe(false);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
   });
 
-  test("the worker's credential stores are hidden inside the sandbox", async () => {
+  test("inside the sandbox an agent can commit, but not change its git directory's config or hooks", async () => {
+    const bwrap = await workingBwrap();
+    if (!bwrap) return; // the refusal without bubblewrap is tested above
+    const result = await tool(
+      repo,
+      'run_command',
+      {
+        command:
+          'echo b > b.txt && git add b.txt && git commit -qm b && echo committed; ' +
+          'git config core.fsmonitor /tmp/x 2>/dev/null && echo wrote-config; ' +
+          'echo "#!/bin/sh" > .git/hooks/post-commit 2>/dev/null && echo wrote-hook',
+      },
+      { sandbox: { mode: 'auto', extraEnvAllow: [] } },
+    );
+    expect(result.content).toContain('sandboxed');
+    expect(result.content).toMatch(/^committed$/m);
+    expect(result.content).not.toMatch(/^wrote-config$/m);
+    expect(result.content).not.toMatch(/^wrote-hook$/m);
+    expect(fs.existsSync(path.join(repo, '.git', 'hooks', 'post-commit'))).toBe(false);
+    expect(fs.readFileSync(path.join(repo, '.git', 'config'), 'utf8')).not.toContain('fsmonitor');
+  });
+
+  test("the worker's credential stores and processes are hidden inside the sandbox", async () => {
+    const bwrap = await workingBwrap();
     const home = await tempDir('home');
     try {
       fs.mkdirSync(path.join(home, '.aws'));
       fs.writeFileSync(path.join(home, '.aws', 'credentials'), 'aws_secret_access_key=abc\n');
       fs.writeFileSync(path.join(home, '.npmrc'), '//registry/:_authToken=xyz\n');
-      const choice = await chooseSandbox({ mode: 'auto', extraEnvAllow: [] }, process.env.PATH, warn);
-      const result = await execCommand(`cat ${home}/.aws/credentials ${home}/.npmrc; echo done`, {
-        cwd: repo,
-        timeoutMs: 30_000,
-        sandbox: { mode: 'auto', extraEnvAllow: [] },
-        workerHome: home,
-        privateBase: path.join(repo, '.git', 'private'),
-        warn,
-      });
-      expect(result.output).toContain('done');
-      if (choice.kind === 'bwrap') {
+      const command = `cat ${home}/.aws/credentials ${home}/.npmrc; cat /proc/${process.pid}/environ && echo saw-worker; echo done`;
+      const run = (mode: 'auto' | 'off') =>
+        execCommand(command, {
+          cwd: repo,
+          timeoutMs: 30_000,
+          sandbox: { mode, extraEnvAllow: [] },
+          workerHome: home,
+          privateBase: path.join(repo, '.git', 'private'),
+        });
+      if (bwrap) {
+        const result = await run('auto');
+        expect(result.output).toContain('done');
         expect(result.sandboxed).toBe(true);
         expect(result.output).not.toContain('aws_secret_access_key');
         expect(result.output).not.toContain('_authToken');
-      } else {
-        // Without bwrap only the environment is filtered; files stay readable (documented limit).
-        expect(result.sandboxed).toBe(false);
-        expect(result.output).toContain('aws_secret_access_key');
+        expect(result.output).not.toContain('saw-worker');
       }
+      // Unsandboxed (the explicit opt-in) only the environment is filtered; files and /proc stay readable (documented).
+      const open = await run('off');
+      expect(open.sandboxed).toBe(false);
+      expect(open.output).toContain('aws_secret_access_key');
+      expect(open.output).toContain('saw-worker');
     } finally {
       removeDir(home);
     }
@@ -289,11 +324,12 @@ describe('bubblewrap sandbox', () => {
 
   test('timeout kills every process of the command, sandboxed or not; the run limit caps the model', async () => {
     const marker = `sleep 42${process.pid % 1000}1`;
+    const mode = (await workingBwrap()) ? 'auto' : 'off';
     const result = await tool(
       repo,
       'run_command',
       { command: `${marker} & ${marker} & wait`, timeoutSeconds: 600 },
-      { sandbox: { mode: 'auto', extraEnvAllow: [] }, commandTimeoutMs: 1000, warn },
+      { sandbox: { mode, extraEnvAllow: [] }, commandTimeoutMs: 1000 },
     );
     expect(result.content).toContain('timed out after 1s');
     expect(result.content).toContain('timeoutSeconds 600 reduced to the limit of 1s');

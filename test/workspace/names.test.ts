@@ -1,5 +1,4 @@
 import { conflictExcerpt } from '../../src/workspace/conflicts';
-import { commandEnv } from '../../src/workspace/env';
 import { isTransientError } from '../../src/workspace/git';
 import { KeyedMutex } from '../../src/workspace/mutex';
 import {
@@ -76,35 +75,6 @@ describe('names', () => {
     expect(isTransientError('fatal: failed to read worktrees/t6/commondir: Success')).toBe(true);
     expect(isTransientError("fatal: cannot lock ref 'refs/heads/x': is at abc but expected def")).toBe(false);
     expect(isTransientError('fatal: not a git repository')).toBe(false);
-  });
-});
-
-describe('commandEnv', () => {
-  test('keeps an allow-list and drops anything secret-looking', () => {
-    const env = commandEnv({
-      PATH: '/bin',
-      HOME: '/home/u',
-      LANG: 'C.UTF-8',
-      LC_ALL: 'C',
-      NODE_OPTIONS: '--max-old-space-size=512',
-      NODE_AUTH_TOKEN: 'x',
-      npm_config_cache: '/tmp/npm',
-      'npm_config_//registry.npmjs.org/:_authToken': 'x',
-      OPENAI_API_KEY: 'x',
-      AWS_SECRET_ACCESS_KEY: 'x',
-      GITHUB_TOKEN: 'x',
-      DATABASE_URL: 'postgres://x',
-      TEMPORAL_ADDRESS: 'localhost:7233',
-    });
-    expect(env).toEqual({
-      PATH: '/bin',
-      HOME: '/home/u',
-      LANG: 'C.UTF-8',
-      LC_ALL: 'C',
-      NODE_OPTIONS: '--max-old-space-size=512',
-      npm_config_cache: '/tmp/npm',
-      CI: '1',
-    });
   });
 });
 

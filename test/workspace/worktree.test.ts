@@ -84,6 +84,29 @@ describe('workspaces', () => {
     expect(await userGit(hubPath, 'rev-parse', `refs/heads/${info.branch}`)).toBe(own);
   });
 
+  test("hooks and an fsmonitor planted in a workspace's git directories never run in longrun's own git calls", async () => {
+    // An unsandboxed agent command (LONGRUN_SANDBOX=off) can write them; longrun's git runs as the worker's user.
+    const info = await fx.acts.openWorkspace({ runId, taskId: 'hooked' });
+    const marker = path.join(fx.root, 'hook-ran');
+    const script = `#!/bin/sh\necho "$0" >> ${marker}\n`;
+    const gitDirs = (await userGit(info.path, 'rev-parse', '--absolute-git-dir', '--git-common-dir')).split('\n');
+    for (const dir of new Set(gitDirs.map((d) => path.resolve(info.path, d)))) {
+      await fs.mkdir(path.join(dir, 'hooks'), { recursive: true });
+      for (const hook of ['pre-commit', 'commit-msg', 'post-commit', 'post-checkout', 'reference-transaction']) {
+        await fs.writeFile(path.join(dir, 'hooks', hook), script, { mode: 0o755 });
+      }
+      await fs.writeFile(path.join(dir, 'fsmonitor.sh'), script, { mode: 0o755 });
+      await userGit(dir, 'config', 'core.fsmonitor', path.join(dir, 'fsmonitor.sh'));
+    }
+    await fs.writeFile(path.join(info.path, 'new.txt'), 'new\n');
+    expect((await fx.acts.checkpointWorkspace({ runId, taskId: 'hooked', message: 'cp' })).commit).toBeTruthy();
+    expect(await fx.acts.integrateTask({ runId, taskId: 'hooked', title: 'hooked' })).toMatchObject({
+      status: 'merged',
+    });
+    await fx.acts.openWorkspace({ runId, taskId: 'next' }); // a new checkout: post-checkout
+    expect(await exists(marker)).toBe(false);
+  });
+
   test('resume: a task whose worktree is gone continues from its checkpoint on the hub', async () => {
     const info = await fx.acts.openWorkspace({ runId, taskId: 'resume' });
     await fs.writeFile(path.join(info.path, 'progress.txt'), 'half done\n');

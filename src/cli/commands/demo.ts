@@ -30,6 +30,7 @@ import { workerSettings } from '../../workers/options';
 import { installRuntime } from '../../workers/runtime';
 import { createWorkers, type LongrunWorkers } from '../../workers/worker';
 import type { RunInput } from '../../core/schemas';
+import { describeSandbox, sandboxSettingsFromEnv } from '../../tools/sandbox';
 import { connect, targetFrom, uiLink, type Connected } from '../lib/client';
 import { EXIT, interruptSignal, printJson, stdoutStyle } from '../lib/command';
 import { defaultRunId } from '../lib/run-input';
@@ -113,6 +114,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       ...sim.env,
       TEMPORAL_ADDRESS: dev.address,
       LONGRUN_TASK_QUEUE: `longrun-${runId}`,
+      ...(await demoSandbox(say, style.dim)),
     };
     installRuntime(workerEnv);
     say(
@@ -198,4 +200,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       process.stdout.write('', () => process.exit(code));
     }
   }
+}
+
+/**
+ * The demo's agents are scripted (they run `node test.js` on the sample repository), so where bubblewrap does not
+ * work the demo opts in to unsandboxed commands (LONGRUN_SANDBOX=off), and says so; a LONGRUN_SANDBOX you set wins.
+ */
+async function demoSandbox(say: (line?: string) => void, dim: (s: string) => string): Promise<NodeJS.ProcessEnv> {
+  if (process.env.LONGRUN_SANDBOX?.trim()) return {};
+  const sandbox = await describeSandbox(sandboxSettingsFromEnv({}), process.env.PATH);
+  if (sandbox.ok) return {};
+  say(
+    dim(
+      '[demo] bubblewrap does not work here, so the scripted agents of the demo run their commands unsandboxed ' +
+        '(LONGRUN_SANDBOX=off). Your own runs refuse to start without bubblewrap unless you set LONGRUN_SANDBOX=off.',
+    ),
+  );
+  return { LONGRUN_SANDBOX: 'off' };
 }

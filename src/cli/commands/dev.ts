@@ -68,6 +68,7 @@ export function registerDevCommand(program: Command): void {
       const { installRuntime } = await import('../../workers/runtime');
       const { createWorkers } = await import('../../workers/worker');
       const { workerSettings } = await import('../../workers/options');
+      const { describeSandbox, sandboxSettingsFromEnv } = await import('../../tools/sandbox');
       const dev = await ensureTemporal(opts);
       const env = { ...process.env, TEMPORAL_ADDRESS: dev.address };
       installRuntime(env);
@@ -79,6 +80,8 @@ export function registerDevCommand(program: Command): void {
         console.log(
           `[longrun dev] worker polling task queues ${settings.taskQueue} and ${settings.hostTaskQueue}; state in ${settings.home}`,
         );
+        const sandbox = await describeSandbox(sandboxSettingsFromEnv(env), process.env.PATH);
+        (sandbox.ok ? console.log : console.warn)(`[longrun dev] sandbox: ${sandbox.message}`);
         console.log('[longrun dev] ready. Ctrl-C to stop.');
         await workers.run(); // the SDK runtime shuts the workers down on SIGINT/SIGTERM
       } finally {
