@@ -40,6 +40,8 @@ export interface ClusterOptions {
   /** Kept across starts; default: a temp dir removed on stop. */
   dir?: string;
   shards?: number;
+  /** For experiments (bench/): another dynamic config file than docker/'s. */
+  dynamicConfigFile?: string;
   log?: (line: string) => void;
 }
 
@@ -75,7 +77,12 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
     await setUpSchemas(binaries.sqlTool, ports.postgres, state, dir, log);
 
     const configFile = path.join(dir, 'temporal.yaml');
-    const config = renderServerConfig({ ports, password: state.password, shards: state.shards });
+    const config = renderServerConfig({
+      ports,
+      password: state.password,
+      shards: state.shards,
+      dynamicConfigFile: opts.dynamicConfigFile,
+    });
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
     const address = `127.0.0.1:${ports.frontend}`;
     log(`Temporal server v${TEMPORAL_SERVER_VERSION} on ${address}, ${state.shards} history shards`);
