@@ -11,15 +11,23 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { freePort, registerSearchAttributes, serverAnswers } from '../../src/dev/dev-server';
+import { registerSearchAttributes, serverAnswers } from '../../src/dev/dev-server';
 import { findTemporalCli } from '../../src/dev/temporal-cli';
 import { ensureServerBinaries, type ServerBinaries } from './build';
-import { choosePorts, DEFAULT_HISTORY_SHARDS, NAMESPACE, renderServerConfig, TEMPORAL_SERVER_VERSION } from './config';
+import {
+  choosePorts,
+  DEFAULT_HISTORY_SHARDS,
+  NAMESPACE,
+  PORT_RANGE,
+  renderServerConfig,
+  TEMPORAL_SERVER_VERSION,
+} from './config';
 import { startPostgres } from './postgres';
 
 const run = promisify(execFile);
@@ -59,7 +67,7 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
   const dir = opts.dir ? path.resolve(opts.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-cluster-'));
   fs.mkdirSync(dir, { recursive: true });
   const state = readState(dir, opts.shards);
-  const ports = await choosePorts(freePort);
+  const ports = await choosePorts(freePortInRange);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err) => log(`stop: ${(err as Error).message}`));
@@ -166,15 +174,38 @@ function startServer(binary: string, configFile: string, logFile: string): Child
   return child;
 }
 
+/** A port in PORT_RANGE that nothing listens on right now (random tries: bind, close). */
+async function freePortInRange(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = PORT_RANGE.min + Math.floor(Math.random() * (PORT_RANGE.max - PORT_RANGE.min + 1));
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port on 127.0.0.1 between ${PORT_RANGE.min} and ${PORT_RANGE.max}`);
+}
+
 async function waitForFrontend(address: string, server: ChildProcess, logFile: string): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (server.exitCode !== null || server.signalCode !== null)
-      throw new Error(`the Temporal server exited (${server.exitCode ?? server.signalCode}); see ${logFile}`);
+      throw new Error(`the Temporal server exited (${server.exitCode ?? server.signalCode}):\n${tail(logFile)}`);
     if (await serverAnswers(address, 1_000)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`the Temporal server did not answer at ${address} within 120 s; see ${logFile}`);
+  throw new Error(`the Temporal server did not answer at ${address} within 120 s:\n${tail(logFile)}`);
+}
+
+/** The end of a log, for errors: a temp dir is gone by the time anyone reads them. */
+function tail(logFile: string, lines = 20): string {
+  try {
+    return fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return `(no log at ${logFile})`;
+  }
 }
 
 /** What compose's auto-setup does for it: the `default` namespace, one day of retention. */

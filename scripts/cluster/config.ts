@@ -44,6 +44,12 @@ export const PORT_NAMES = [
 ] as const;
 export type ClusterPorts = Record<(typeof PORT_NAMES)[number], number>;
 
+/**
+ * Ports are taken from this range, not the kernel's ephemeral one (32768 and up on Linux): the server stores its
+ * membership ports in a PostgreSQL smallint (cluster_membership.rpc_port), and refuses to start on 32768 or above.
+ */
+export const PORT_RANGE = { min: 10_000, max: 32_767 };
+
 /** Assigns one distinct port per name from `pick` (a free-port finder), retrying a port it already handed out. */
 export async function choosePorts(pick: () => Promise<number>): Promise<ClusterPorts> {
   const taken = new Set<number>();
