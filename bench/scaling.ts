@@ -36,8 +36,16 @@ import { now, recordTimeline, type TimedRequest } from './lib/timeline';
 // fixed lifecycle cost (child workflow, worktree, merge) is spread over more turns; its results go to
 // bench/results/scaling-<turns>-turns.json so the standing 10-turn figures stay.
 const TURNS = Number(process.env.BENCH_TURNS_PER_WORKER ?? 10);
-const P50_MS = 500;
-const P90_MS = 2_000;
+// BENCH_MODEL_LATENCY: `stress` (median 500 ms, p90 2 s: orchestration dominates) or `realistic` (median 5.7 s, p90
+// 22 s, measured over real coding-agent traces). Realistic results go to scaling-realistic*.json.
+const MODEL_LATENCY = { stress: { p50: 500, p90: 2_000 }, realistic: { p50: 5_700, p90: 22_000 } };
+const LATENCY_NAME = (process.env.BENCH_MODEL_LATENCY ?? 'stress') as keyof typeof MODEL_LATENCY;
+if (!MODEL_LATENCY[LATENCY_NAME])
+  throw new Error(`BENCH_MODEL_LATENCY must be stress or realistic, not ${LATENCY_NAME}`);
+const { p50: P50_MS, p90: P90_MS } = MODEL_LATENCY[LATENCY_NAME];
+/** A plan holds at most 100 tasks (plan schema); a planner may create at most 500 in a cycle (limits schema). */
+const PLAN_TASKS = 100;
+const PLANNER_TASKS = 500;
 
 /** Worker settings for the bench (environment of the worker process), sized for 128 agents. */
 export const SCALING_WORKER_ENV = {
@@ -154,6 +162,7 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
       workerTurns: () => TURNS - 1,
       workerLatency: (t, turn) => latencies[mode](t.scope * 1_000 + t.index, turn),
       doneAtCycle: 1,
+      planBatch: () => PLAN_TASKS,
     }),
   );
   const sim = await startSimulator({ scenario: timeline.scenario, log: timeline.log });
@@ -197,7 +206,12 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
           const label = `${calls} ${m} N=${n}`;
           await announceWindow({ label, phase: 'start' });
           // The simulator is this process (with the bench's bookkeeping); the worker's tree holds its git helper.
-          const meter = cpuMeter({ server: cluster.server.pid, worker: worker.pid, simulator: process.pid });
+          const meter = cpuMeter({
+            server: cluster.server.pid,
+            ...(cluster.databasePid ? { postgres: cluster.databasePid } : {}),
+            worker: worker.pid,
+            simulator: process.pid,
+          });
           const t0 = now();
           const layout = layoutFor(n);
           let status = 'error';
@@ -209,11 +223,11 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
               limits: {
                 maxParallelAgents: n,
                 maxDepth: layout.scopes.length ? 1 : 0,
-                maxTasksPerPlanner: n,
+                maxTasksPerPlanner: Math.min(n, PLANNER_TASKS),
                 maxCycles: 1,
                 workerMaxSteps: TURNS + 5,
               },
-              timeoutMs: 5 * 60_000,
+              timeoutMs: (LATENCY_NAME === 'realistic' ? 30 : 5) * 60_000,
               modelCalls: calls,
             });
             status = result.status;
@@ -279,13 +293,22 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
     );
   }
   const report: BenchReport = {
-    bench: TURNS === 10 ? 'scaling' : `scaling-${TURNS}-turns`,
+    bench: [
+      'scaling',
+      TURNS === 10 ? '' : `${TURNS}-turns`,
+      LATENCY_NAME === 'stress' ? '' : LATENCY_NAME,
+      process.env.BENCH_SERVER === 'postgres' ? 'postgres' : '',
+    ]
+      .filter(Boolean)
+      .join('-'),
     date: new Date().toISOString(),
     command: commandFor('scaling', {
       BENCH_SCALING_N: process.env.BENCH_SCALING_N,
       BENCH_LATENCY: process.env.BENCH_LATENCY,
       BENCH_MODEL_CALLS: process.env.BENCH_MODEL_CALLS,
       BENCH_TURNS_PER_WORKER: process.env.BENCH_TURNS_PER_WORKER,
+      BENCH_MODEL_LATENCY: process.env.BENCH_MODEL_LATENCY,
+      BENCH_SERVER: process.env.BENCH_SERVER,
     }),
     machine: machineInfo(cluster.cli),
     durationS: round((Date.now() - began) / 1000),
@@ -293,7 +316,7 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
       ns,
       latencyModes: modes,
       modelCalls: callModes,
-      latency: { p50Ms: P50_MS, p90Ms: P90_MS, distribution: 'lognormal' },
+      latency: { profile: LATENCY_NAME, p50Ms: P50_MS, p90Ms: P90_MS, distribution: 'lognormal' },
       turnsPerWorker: TURNS,
       toolPerTurn: 'read_file',
       devServer: cluster.settings,

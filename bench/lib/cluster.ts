@@ -19,6 +19,7 @@ import { findTemporalCli } from '../../src/dev/temporal-cli';
 import type { Simulator } from '../../src/sim';
 import { workerSettings } from '../../src/workers/options';
 import { createWorkers } from '../../src/workers/worker';
+import { startPostgresCluster } from './postgres-server';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -28,6 +29,8 @@ export interface Cluster {
   client: Client;
   dir: string;
   server: DevServer;
+  /** PostgreSQL's postmaster, when the server is the production one (BENCH_SERVER=postgres). */
+  databasePid?: number;
   /** The dev server's settings: longrun's defaults with the bench's and BENCH_* overrides applied. */
   settings: { dynamicConfig: Record<string, string | number | boolean>; sqlitePragmas: Record<string, string> };
   stop(): Promise<void>;
@@ -37,6 +40,7 @@ export interface Cluster {
 export async function startCluster(
   opts: { dynamicConfig?: Record<string, string | number | boolean>; dbDir?: string } = {},
 ): Promise<Cluster> {
+  if (process.env.BENCH_SERVER === 'postgres') return startPostgresCluster(opts);
   const cli = await findTemporalCli();
   const dir = fs.mkdtempSync(path.join(opts.dbDir ?? process.env.BENCH_DB_DIR ?? os.tmpdir(), 'longrun-bench-server-'));
   const dynamicConfig = { ...opts.dynamicConfig, ...envJson('BENCH_DYNAMIC_CONFIG') };

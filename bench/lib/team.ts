@@ -148,13 +148,17 @@ function rootPlanner(req: SimRequest, opts: BenchTeamOptions): SimResponse {
   return tools(call('submit_plan', { rationale: 'Benchmark plan.', tasks, subplanners, done: next >= layout.tasks }));
 }
 
+/** A sub-planner plans its n tasks in plans of at most 100 (the plan schema's limit), one plan per turn. */
 function subPlanner(req: SimRequest): SimResponse {
   const m = SCOPE.exec(req.text);
-  if (!m || req.turn > 0)
+  const [cycle, scope, n] = m ? [Number(m[2]), Number(m[3]), Number(m[4])] : [0, 0, 0];
+  const planned = plannedSoFar(req);
+  if (planned >= n)
     return tools(call('submit_plan', { rationale: 'Scope complete.', tasks: [], subplanners: [], done: true }));
-  const [cycle, scope, n] = [Number(m[2]), Number(m[3]), Number(m[4])];
-  const tasks = Array.from({ length: n }, (_, i) => spec({ cycle, scope, index: i + 1 }));
-  return tools(call('submit_plan', { rationale: 'One task each.', tasks, subplanners: [], done: true }));
+  const count = Math.min(100, n - planned);
+  const tasks = Array.from({ length: count }, (_, i) => spec({ cycle, scope, index: planned + i + 1 }));
+  const done = planned + count >= n;
+  return tools(call('submit_plan', { rationale: 'One task each.', tasks, subplanners: [], done }));
 }
 
 function worker(req: SimRequest, task: TaskKey, opts: BenchTeamOptions): SimResponse {
