@@ -4,6 +4,7 @@ import { ArtifactStore } from '../store/artifacts';
 import { withHeartbeats } from './heartbeat';
 import { createModelActivities } from './model';
 import { createRunActivities } from './run';
+import { createTidyActivities } from './tidy';
 import { createToolActivities } from './tools';
 import { toolsetSpecs, type Toolset } from './toolsets';
 import { createTranscriptActivities } from './transcripts';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRunActivities({ env, hostTaskQueue: deps.hostTaskQueue }),
     ...createTranscriptActivities({ store, promptsDir: deps.promptsDir }),
     ...createWorkspaceActivities({ config }),
+    ...createTidyActivities({ config, store }),
     ...createToolActivities({ config, store, env }),
     async callModel(req: ModelRequest): Promise<ModelCallResult> {
       const { toolset, ...rest } = req;

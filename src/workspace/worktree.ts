@@ -88,6 +88,16 @@ async function pathExists(p: string): Promise<boolean> {
   );
 }
 
+/**
+ * The run's workspaces directory goes with its last workspace (else every run leaves an empty one behind). rmdir
+ * fails on a non-empty directory, so a workspace opened meanwhile keeps it: addWorktree makes it again if needed.
+ */
+async function removeIfEmpty(dir: string): Promise<void> {
+  await fs.rmdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST' && err.code !== 'ENOENT') throw err;
+  });
+}
+
 /** Removes a workspace; fine when it does not exist. */
 export async function removeWorktree(hubPath: string, wt: string): Promise<void> {
   // A linked worktree left by an older longrun (a `.git` file): drop its registration in the hub too.
@@ -301,6 +311,7 @@ export async function closeWorkspace({
     if (!keepBranch && hub) {
       await git(hubPath, ['branch', '-D', '--quiet', taskBranch(taskId)], { okCodes: [1] });
     }
+    await removeIfEmpty(path.dirname(wt));
     return { diskBytes };
   });
 }
