@@ -98,7 +98,7 @@ async function removeIfEmpty(dir: string): Promise<void> {
   });
 }
 
-/** Removes a workspace; fine when it does not exist. */
+/** Removes a workspace (and the run's directory with its last one); fine when it does not exist. */
 export async function removeWorktree(hubPath: string, wt: string): Promise<void> {
   // A linked worktree left by an older longrun (a `.git` file): drop its registration in the hub too.
   const linked = await fs
@@ -107,6 +107,7 @@ export async function removeWorktree(hubPath: string, wt: string): Promise<void>
     .catch(() => false);
   await fs.rm(wt, { recursive: true, force: true, maxRetries: 3 });
   if (linked && (await hubExists(hubPath))) await git(hubPath, ['worktree', 'prune']);
+  await removeIfEmpty(path.dirname(wt));
 }
 
 /**
@@ -311,7 +312,6 @@ export async function closeWorkspace({
     if (!keepBranch && hub) {
       await git(hubPath, ['branch', '-D', '--quiet', taskBranch(taskId)], { okCodes: [1] });
     }
-    await removeIfEmpty(path.dirname(wt));
     return { diskBytes };
   });
 }
