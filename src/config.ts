@@ -24,6 +24,9 @@ export const paths = {
   hub: (home: string, runId: string) => path.join(home, 'hubs', `${safeName(runId)}.git`),
   worktree: (home: string, runId: string, taskId: string) =>
     path.join(home, 'worktrees', safeName(runId), safeName(taskId)),
+  worktrees: (home: string, runId: string) => path.join(home, 'worktrees', safeName(runId)),
+  /** Per-run caches (counted in the run's disk use; removed with the run's state). */
+  caches: (home: string, runId: string) => path.join(home, 'caches', safeName(runId)),
   artifacts: (home: string) => path.join(home, 'artifacts'),
   temporalDb: (home: string) => path.join(home, 'temporal', 'dev.sqlite'),
   /** Where `longrun dev` records the address and Web UI URL of the server it started, for the CLI's links. */

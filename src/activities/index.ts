@@ -5,6 +5,7 @@ import { workerRedactor } from '../tools/secrets';
 import { withHeartbeats } from './heartbeat';
 import { createModelActivities } from './model';
 import { createRunActivities } from './run';
+import { createTidyActivities } from './tidy';
 import { createToolActivities } from './tools';
 import { toolsetSpecs, type Toolset } from './toolsets';
 import { createTranscriptActivities } from './transcripts';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRunActivities({ env, hostTaskQueue: deps.hostTaskQueue }),
     ...createTranscriptActivities({ store, promptsDir: deps.promptsDir }),
     ...createWorkspaceActivities({ config, env, redact }),
+    ...createTidyActivities({ config, store }),
     ...createToolActivities({ config, store, env, redact }),
     async callModel(req: ModelRequest): Promise<ModelCallResult> {
       const { toolset, ...rest } = req;

@@ -41,6 +41,7 @@ export const DEFAULT_LIMITS = {
   plannerMaxSteps: 40,
   commandTimeoutSeconds: 600,
   heartbeatTimeoutSeconds: 30,
+  transcriptRetentionHours: (24 * 7) as number | null,
 };
 
 export const limitsSchema = z
@@ -99,6 +100,15 @@ export const limitsSchema = z
       .describe(
         'How long a running activity (model call, tool, merge) may go without a heartbeat before Temporal retries ' +
           'it: what a crashed worker costs. Lower recovers faster; higher tolerates an overloaded host.',
+      ),
+    transcriptRetentionHours: z
+      .number()
+      .min(0)
+      .max(24 * 365 * 10)
+      .nullable()
+      .describe(
+        "How long finished agents' transcripts are kept, in hours. After each cycle they are compressed; the tidy " +
+          'step after a later cycle removes those older than this (null: keep them).',
       ),
   })
   .strict()

@@ -1,6 +1,8 @@
 import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
 import { safeName } from '../config';
 import type { Redact } from '../core/redact';
 import type { ChatMessage, TranscriptRef } from '../core/types';
@@ -84,6 +86,80 @@ export class ArtifactStore {
   async remove(id: string): Promise<void> {
     this.made.delete(this.dir(id));
     await fs.rm(this.dir(id), { recursive: true, force: true });
+  }
+}
+
+const gzip = promisify(zlib.gzip);
+const gunzip = promisify(zlib.gunzip);
+const ARCHIVE = '.jsonl.gz';
+const ENTRY = /^\d{6}\.json$/;
+
+/** A transcript in the store: a directory of entries while written, one gzipped JSON-lines file once archived. */
+export interface StoredTranscript {
+  /** The transcript's safe name (its id through safeName; safeName of a name is the name). */
+  name: string;
+  archived: boolean;
+  bytes: number;
+  mtimeMs: number;
+}
+
+/**
+ * Finished transcripts, archived: one gzip file instead of a directory of small JSON files (a worker's transcript is
+ * hundreds of entries; gzip takes JSON to a tenth or less). Kept apart from the class's hot path on purpose.
+ */
+export class TranscriptArchive {
+  constructor(readonly store: ArtifactStore) {}
+
+  private get dir(): string {
+    return path.join(this.store.root, 'transcripts');
+  }
+
+  /** Every transcript whose name starts with `prefix`, with its size on disk. */
+  async list(prefix: string): Promise<StoredTranscript[]> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const out: StoredTranscript[] = [];
+    for (const file of names) {
+      const archived = file.endsWith(ARCHIVE);
+      const name = archived ? file.slice(0, -ARCHIVE.length) : file;
+      if (!name.startsWith(prefix) || file.endsWith('.tmp')) continue;
+      const full = path.join(this.dir, file);
+      const st = await fs.stat(full).catch(() => null);
+      if (!st) continue;
+      let bytes = st.size;
+      if (st.isDirectory()) {
+        for (const entry of await fs.readdir(full).catch(() => [] as string[]))
+          bytes += (await fs.stat(path.join(full, entry)).catch(() => null))?.size ?? 0;
+      }
+      out.push({ name, archived, bytes, mtimeMs: st.mtimeMs });
+    }
+    return out;
+  }
+
+  /**
+   * Packs a finished transcript's entries into `<name>.jsonl.gz` and removes its directory. Entries written after an
+   * earlier archive (a late retry recreates the directory) are merged into it, index by index, never lost.
+   */
+  async archive(id: string): Promise<void> {
+    const name = safeName(id);
+    const dir = path.join(this.dir, name);
+    const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => ENTRY.test(f)).sort();
+    const entries = await this.read(name).catch(() => [] as ChatMessage[]);
+    for (const f of files) entries[Number(f.slice(0, 6))] = JSON.parse(await fs.readFile(path.join(dir, f), 'utf8'));
+    const file = path.join(this.dir, name + ARCHIVE);
+    const tmp = `${file}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, await gzip(entries.map((m) => JSON.stringify(m ?? null)).join('\n')));
+    await fs.rename(tmp, file);
+    await this.store.remove(name);
+  }
+
+  /** An archived transcript's entries, in order. */
+  async read(id: string): Promise<ChatMessage[]> {
+    const text = (await gunzip(await fs.readFile(path.join(this.dir, safeName(id) + ARCHIVE)))).toString('utf8');
+    return text ? text.split('\n').map((line) => JSON.parse(line) as ChatMessage) : [];
+  }
+
+  async remove(id: string): Promise<void> {
+    await fs.rm(path.join(this.dir, safeName(id) + ARCHIVE), { force: true });
   }
 }
 

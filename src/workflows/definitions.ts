@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Lease } from '../core/budget';
+import type { DiskUse } from '../core/disk';
 import type { Limits, ModelCallMode, RunInput } from '../core/schemas';
 import type {
   Handoff,
@@ -20,7 +21,7 @@ import type {
   Verdict,
 } from '../core/types';
 
-export type { RunInput };
+export type { DiskUse, RunInput };
 
 /** The run after validation: defaults applied once at run start and recorded in history. */
 export interface ResolvedRun {
@@ -52,7 +53,7 @@ export interface RunContext {
 
 export type RunStatus = 'running' | 'done' | 'stopped' | 'budget_exhausted' | 'failed' | 'max_cycles';
 
-export type Phase = 'preparing' | 'planning' | 'verifying' | 'judging' | 'publishing' | 'finished';
+export type Phase = 'preparing' | 'planning' | 'verifying' | 'judging' | 'publishing' | 'tidying' | 'finished';
 
 export interface CycleRecord {
   cycle: number;
@@ -70,6 +71,8 @@ export interface CycleRecord {
   durationMs: number;
   /** The run's latest incidents so far (shared refs moved behind longrun's back, restored); from the hub's log. */
   incidents?: RefIncident[];
+  /** The run's disk use after the cycle's tidy step (absent before v0.2.0, or when the tidy step failed). */
+  disk?: DiskUse;
 }
 
 /** Carried across continue-as-new: totals and the scratchpad, nothing else (fresh cycles against drift). */
@@ -127,6 +130,8 @@ export interface RunStatusView {
   resultBranch: string;
   /** Shared refs found moved behind longrun's back and restored, oldest first (the latest few). */
   incidents?: RefIncident[];
+  /** The run's disk use as last measured (after the latest cycle's tidy step); absent before the first. */
+  disk?: DiskUse;
 }
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
+  patched,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -21,6 +22,7 @@ import {
 } from '@temporalio/workflow';
 import { estimateCall, exhausted, remaining, subtract, type Lease } from '../core/budget';
 import { CONTROL } from '../core/control-tools';
+import { describeDisk, type DiskUse } from '../core/disk';
 import { targetBranch, workflowIds } from '../core/ids';
 import { DEFAULT_LIMITS, verdictSchema } from '../core/schemas';
 import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
@@ -51,6 +53,7 @@ import {
   type RunStatusView,
 } from './definitions';
 import { cycleOutcome, cycleRecord, refuseDone, tasksOf } from './lib/cycle';
+import { PATCHES } from './patches';
 import { planner } from './planner';
 
 export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<RunResult> {
@@ -79,6 +82,9 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   let lastReceipt: Receipt | null = carry?.cycles.at(-1)?.receipt ?? null;
   // Shared refs moved behind longrun's back and restored: the hub's log, as the last activity that read it said.
   let incidents: RefIncident[] = carry?.cycles.at(-1)?.incidents ?? [];
+  // The run's disk use as the latest tidy step measured it (a cycle whose tidy failed has none).
+  let disk: DiskUse | null = [...(carry?.cycles ?? [])].reverse().find((c) => c.disk)?.disk ?? null;
+  const diskLine = () => (disk ? `\n\ndisk: ${describeDisk(disk)}` : '');
 
   const toPlanner = (fn: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
     if (plannerId) void fn(getExternalWorkflowHandle(plannerId)).catch(() => undefined);
@@ -161,9 +167,10 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       lastReceipt,
       resultBranch: targetBranch(runId),
       incidents,
+      ...(disk ? { disk } : {}),
     };
   });
-  // The cycle's phases, in order: prepare (first cycle only) → plan → verify → judge → publish, then the outcome.
+  // The cycle's phases, in order: prepare (first cycle only) → plan → verify → judge → publish → tidy, then the outcome.
   carry = carry ?? (await prepare());
   const { run, hub } = carry;
   const acts = activitiesFor(run.limits);
@@ -191,7 +198,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     const restored = incidents.length
       ? `\n\n**${incidents.length} incident(s)**, restored:\n${incidents.map((i) => `- ${describeIncident(i)}`).join('\n')}`
       : '';
-    setCurrentDetails(`**${s}** after ${history.length} cycle(s): ${reason}${restored}`);
+    setCurrentDetails(`**${s}** after ${history.length} cycle(s): ${reason}${restored}${diskLine()}`);
     const tasks = tasksOf(history);
     return {
       runId,
@@ -231,6 +238,8 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   const receipt = await verifyPhase();
   const judged = await judgePhase(plan, plannerError, receipt);
   await publishPhase();
+  // Histories recorded before the tidy step existed replay without it.
+  if (patched(PATCHES.tidyBetweenCycles)) await tidyPhase(plan);
 
   const record = cycleRecord({
     cycle,
@@ -242,6 +251,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     usage: totalOf(mergeByRole(cycleUsage, judged.usage)),
     durationMs: Date.now() - started,
     incidents,
+    disk,
   });
   const usage = mergeByRole(carry.usage, live.usage);
   const spent = totalOf(usage);
@@ -309,7 +319,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     await condition(() => !paused || stopRequested);
     if (stopRequested) return { plan, plannerError };
     phase = 'planning';
-    setCurrentDetails(`cycle ${cycle}: planning and working`);
+    setCurrentDetails(`cycle ${cycle}: planning and working${diskLine()}`);
     plannerId = workflowIds.rootPlanner(runId, cycle);
     const ctx: RunContext = {
       run,
@@ -399,6 +409,31 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     phase = 'publishing';
     const published = await acts.run.publishTarget({ runId, repo: run.repo });
     if (published.incidents) incidents = published.incidents; // the whole log (older workers returned none)
+  }
+
+  /**
+   * Disk bounded and visible: merged tasks' hub branches go and the hub is gc'd, finished transcripts are archived
+   * (removed after limits.transcriptRetentionHours), and the run's disk use is measured for status and report. On
+   * the host that ran the judge, where this cycle's transcripts are. A failure here costs disk, not the run.
+   */
+  async function tidyPhase(plan: PlannerResult | null): Promise<void> {
+    phase = 'tidying';
+    setCurrentDetails(`cycle ${cycle}: tidying the hub and transcripts`);
+    const mergedTaskIds = (plan?.handoffs ?? []).filter((h) => h.status === 'merged').map((h) => h.taskId);
+    try {
+      const hostQueue = await acts.run.hostQueue();
+      const tidied = await acts.host.tidyRun.executeWithOptions({ taskQueue: hostQueue, summary: 'tidy' }, [
+        {
+          runId,
+          mergedTaskIds,
+          retentionHours: run.limits.transcriptRetentionHours ?? DEFAULT_LIMITS.transcriptRetentionHours,
+        },
+      ]);
+      disk = tidied.disk;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      disk = null; // measured before this cycle: no longer the run's disk use
+    }
   }
 }
 

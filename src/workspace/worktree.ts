@@ -88,7 +88,17 @@ async function pathExists(p: string): Promise<boolean> {
   );
 }
 
-/** Removes a workspace; fine when it does not exist. */
+/**
+ * The run's workspaces directory goes with its last workspace (else every run leaves an empty one behind). rmdir
+ * fails on a non-empty directory, so a workspace opened meanwhile keeps it: addWorktree makes it again if needed.
+ */
+async function removeIfEmpty(dir: string): Promise<void> {
+  await fs.rmdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST' && err.code !== 'ENOENT') throw err;
+  });
+}
+
+/** Removes a workspace (and the run's directory with its last one); fine when it does not exist. */
 export async function removeWorktree(hubPath: string, wt: string): Promise<void> {
   // A linked worktree left by an older longrun (a `.git` file): drop its registration in the hub too.
   const linked = await fs
@@ -97,6 +107,7 @@ export async function removeWorktree(hubPath: string, wt: string): Promise<void>
     .catch(() => false);
   await fs.rm(wt, { recursive: true, force: true, maxRetries: 3 });
   if (linked && (await hubExists(hubPath))) await git(hubPath, ['worktree', 'prune']);
+  await removeIfEmpty(path.dirname(wt));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { statusJson } from '../../src/cli/commands/status';
 import { PLAIN } from '../../src/cli/lib/format';
 import { buildReport, reportLines, summaryLines } from '../../src/cli/lib/report';
 import { exitCodeOf } from '../../src/cli/lib/watch';
@@ -158,5 +159,75 @@ describe('the report of a running run', () => {
     expect(Object.keys(rep.tasks)).toEqual(['merged', 'failed', 'abandoned', 'running', 'notAttempted']);
     expect(rep.history.map((c) => c.verdict?.decision)).toEqual(['continue']);
     expect(summaryLines(rep, PLAIN)[0]).toBe('r  running  in cycle 2, 1m00s so far');
+  });
+});
+
+describe("a run's disk use in report and status", () => {
+  const usage = {
+    calls: 1,
+    inputTokens: 1,
+    outputTokens: 1,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    costUsd: 0.05,
+    unpricedCalls: 0,
+  };
+  const disk = (totalBytes: number) => ({
+    hubBytes: totalBytes - 1024,
+    worktreesBytes: 0,
+    cachesBytes: 0,
+    transcriptsBytes: 1024,
+    totalBytes,
+    at: 5_000,
+  });
+  const cycle = (n: number, d?: ReturnType<typeof disk>) => ({
+    cycle: n,
+    tasks: { merged: 1, failed: 0, abandoned: 0 },
+    refusedDone: false,
+    plannerError: null,
+    durationMs: 1_000,
+    receipt: null,
+    verdict: null,
+    unmerged: [],
+    usage,
+    ...(d ? { disk: d } : {}),
+  });
+
+  test("finished: the latest measured cycle's, per cycle in the report, in its lines and in status --json", () => {
+    // Cycle 3's tidy failed: the run's disk use is cycle 2's.
+    const history = [cycle(1), cycle(2, disk(3 * 1024 * 1024)), cycle(3)];
+    const result: RunResult = {
+      runId: 'r',
+      status: 'done',
+      reason: 'ok',
+      cycles: 3,
+      tasks: { merged: 3, failed: 0, abandoned: 0 },
+      commits: 3,
+      usage: {},
+      costUsd: 0,
+      finalVerdict: null,
+      lastReceipt: null,
+      resultBranch: 'longrun/r',
+      history,
+    };
+    const s = snap({ view: null, workflowStatus: 'COMPLETED', result, closeTime: new Date(60_000) });
+    const rep = buildReport(s, { input: null, carry: null }, 'http://ui/r');
+    expect(rep.disk).toEqual(disk(3 * 1024 * 1024));
+    expect(rep.history.map((c) => c.disk?.totalBytes ?? null)).toEqual([null, 3 * 1024 * 1024, null]);
+    expect(reportLines(rep, PLAIN).join('\n')).toMatch(
+      /disk +3\.0 MB \(hub 3\.0 MB · worktrees 0 B · caches 0 B · transcripts 1\.0 KB\)/,
+    );
+    expect(statusJson(s, 'http://ui/r').disk).toEqual(disk(3 * 1024 * 1024));
+  });
+
+  test('running: the status query says it; none measured yet is null, and no line', () => {
+    const measured = snap({ view: view({ disk: disk(2048) }) });
+    expect(buildReport(measured, { input: null, carry: null }, 'http://ui/r').disk).toEqual(disk(2048));
+    expect(statusJson(measured, 'http://ui/r').disk).toEqual(disk(2048));
+    const fresh = snap({ view: view({}) });
+    const rep = buildReport(fresh, { input: null, carry: null }, 'http://ui/r');
+    expect(rep.disk).toBeNull();
+    expect(summaryLines(rep, PLAIN).join('\n')).not.toContain('disk');
+    expect(statusJson(fresh, 'http://ui/r').disk).toBeNull();
   });
 });

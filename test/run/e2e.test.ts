@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createSampleRepo } from '../../src/demo/sample-repo';
 import { teamScenario } from '../../src/demo/team-scenario';
+import type { StatusJson } from '../../src/cli/commands/status';
 import type { RunResult } from '../../src/workflows/definitions';
+import { cleanEnv, longrun } from '../cli/helpers';
 import { startHarness, TEST_MODELS, type Harness } from '../helpers/harness';
 import { saveHistories } from '../helpers/histories';
 import { temporalCli, testEnv } from '../helpers/temporal';
@@ -108,11 +110,49 @@ describe('autonomousRun end to end (real dev server, real git, both SDKs against
     expect(new Set(trailers).size).toBe(trailers.length);
     expect(trailers.length).toBeGreaterThanOrEqual(7);
 
-    // No worktree is left behind.
-    const worktrees = path.join(h.home, 'worktrees', runId);
-    const left = fs.existsSync(worktrees) ? fs.readdirSync(worktrees) : [];
-    expect(left).toEqual([]);
+    // No worktree is left behind, nor the run's workspaces directory.
+    expect(fs.existsSync(path.join(h.home, 'worktrees', runId))).toBe(false);
+
+    // Disk bounded: every task merged, so the hub keeps no task branch, and it was gc'd.
+    const hub = path.join(h.home, 'hubs', `${runId}.git`);
+    expect(git(hub, 'for-each-ref', '--format=%(refname)', 'refs/heads/task/')).toBe('');
+    // Loose objects left are only unreferenced ones younger than the prune grace (e.g. pre-conflict merge attempts).
+    const loose = fs
+      .readdirSync(path.join(hub, 'objects'))
+      .filter((d) => /^[0-9a-f]{2}$/.test(d))
+      .flatMap((d) => fs.readdirSync(path.join(hub, 'objects', d)).map((f) => d + f));
+    const unreachable = new Set(
+      git(hub, 'fsck', '--unreachable', '--no-progress')
+        .split('\n')
+        .map((l) => l.split(' ')[2])
+        .filter(Boolean),
+    );
+    expect(loose.filter((o) => !unreachable.has(o))).toEqual([]);
+    expect(git(hub, 'count-objects', '-v')).toMatch(/^packs: [1-9]/m);
+    // Finished transcripts are archived, one file each; none of the run's is left as a directory of entries.
+    const transcripts = fs
+      .readdirSync(path.join(h.home, 'artifacts', 'transcripts'))
+      .filter((f) => f.startsWith(`${runId}_c`));
+    expect(transcripts).toContain(`${runId}_c1_planner.jsonl.gz`);
+    expect(transcripts).toContain(`${runId}_c2_judge.jsonl.gz`);
+    expect(transcripts.filter((f) => !f.endsWith('.jsonl.gz'))).toEqual([]);
+
+    // Disk visible: each cycle records it, and `status` and `report` show the last one.
+    for (const c of result.history) {
+      expect(c.disk?.hubBytes).toBeGreaterThan(0);
+      expect(c.disk?.transcriptsBytes).toBeGreaterThan(0);
+    }
+    const disk = result.history[1].disk!;
+    expect(disk.worktreesBytes).toBe(0);
+    expect(disk.totalBytes).toBe(disk.hubBytes + disk.worktreesBytes + disk.cachesBytes + disk.transcriptsBytes);
+    const cli = cleanEnv({ TEMPORAL_ADDRESS: env.address, LONGRUN_TASK_QUEUE: h.taskQueue, LONGRUN_HOME: h.home });
+    // Two CLI processes as a user runs them (each costs seconds to start); the other two shapes are in test/cli.
+    const status = JSON.parse((await longrun(['status', runId, '--json'], cli)).stdout) as StatusJson;
+    expect(status.disk).toEqual(disk);
+    expect((await longrun(['report', runId], cli)).stdout).toMatch(
+      /disk +\d.* \(hub .* · worktrees 0 B · caches 0 B · transcripts /,
+    );
 
     await saveHistories(env, runId, 'e2e');
-  });
+  }, 300_000);
 });

@@ -7,7 +7,7 @@
  *     "runId": string,
  *     "workflowStatus": "RUNNING" | "COMPLETED" | "FAILED" | "TERMINATED" | "CANCELLED" | "TIMED_OUT",
  *     "status": "running" | "done" | "stopped" | "budget_exhausted" | "max_cycles" | "failed",
- *     "phase": "preparing" | "planning" | "verifying" | "judging" | "publishing" | "finished" | null,
+ *     "phase": "preparing" | "planning" | "verifying" | "judging" | "publishing" | "tidying" | "finished" | null,
  *     "cycle": number | null,             // null while the run has not answered yet
  *     "paused": boolean, "stopRequested": boolean,
  *     "tasks": { "running": number, "merged": number, "failed": number, "abandoned": number,
@@ -21,6 +21,8 @@
  *     "incidents": [{ "at": number, "ref": string, "found": string | null, "restored": string,
  *                     "detectedBy": "command" | "integrate" | "verify" | "publish",
  *                     "taskId"?: string, "agentId"?: string, "command"?: string }],  // shared refs moved behind longrun's back, restored
+ *     "disk": { "hubBytes", "worktreesBytes", "cachesBytes", "transcriptsBytes", "totalBytes", "at" } | null,
+ *                                         // the run's disk use after its latest cycle's tidy step (null before one)
  *     "reason": string | null,            // why the run ended, or why it did not answer
  *     "executionStartedAt": string,       // ISO time the current cycle's execution started
  *     "closedAt": string | null,
@@ -30,6 +32,7 @@
  * Exit codes: 0 shown (whatever the run's state); 1 Temporal unreachable; 2 no run with that id.
  */
 import type { Command } from 'commander';
+import { describeDisk, type DiskUse } from '../../core/disk';
 import { describeIncident } from '../../core/incidents';
 import type { Receipt, RefIncident, UsageByRole, Verdict } from '../../core/types';
 import { uiLink, withClient } from '../lib/client';
@@ -37,6 +40,7 @@ import { asUsageError, printJson, stdoutStyle } from '../lib/command';
 import { truncate } from '../lib/format';
 import { takeSnapshot, type RunSnapshot } from '../lib/snapshot';
 import { treeLines } from '../lib/tree';
+import type { CycleRecord } from '../../workflows/definitions';
 
 export interface StatusJson {
   runId: string;
@@ -55,6 +59,7 @@ export interface StatusJson {
   lastReceipt: { command: string; commit: string; passed: boolean; exitCode: number | null } | null;
   resultBranch: string;
   incidents: RefIncident[];
+  disk: DiskUse | null;
   reason: string | null;
   executionStartedAt: string;
   closedAt: string | null;
@@ -90,6 +95,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
       lastReceipt: receiptJson(r.lastReceipt),
       resultBranch: r.resultBranch,
       incidents: r.history.at(-1)?.incidents ?? [],
+      disk: lastDisk(r.history),
       reason: r.reason,
       ...base,
     };
@@ -112,6 +118,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
       lastReceipt: receiptJson(v.lastReceipt),
       resultBranch: v.resultBranch,
       incidents: v.incidents ?? [],
+      disk: v.disk ?? null,
       reason: null,
       ...base,
     };
@@ -132,10 +139,15 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
     lastReceipt: null,
     resultBranch: `longrun/${snap.runId}`,
     incidents: [],
+    disk: null,
     reason: snap.failure ?? `the run did not answer its status query (${snap.viewError ?? 'no worker?'})`,
     ...base,
   };
 }
+
+/** The disk use the latest tidy step measured (cycles before v0.2.0, or whose tidy failed, have none). */
+export const lastDisk = (history: CycleRecord[]): DiskUse | null =>
+  [...history].reverse().find((c) => c.disk)?.disk ?? null;
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -163,6 +175,8 @@ export function registerStatusCommand(program: Command): void {
           );
         const incidents = snap.result ? (snap.result.history.at(-1)?.incidents ?? []) : (snap.view?.incidents ?? []);
         for (const i of incidents) lines.push(`  ${style.red('incident')}: ${truncate(describeIncident(i), 200)}`);
+        const disk = snap.result ? lastDisk(snap.result.history) : (snap.view?.disk ?? null);
+        if (disk) lines.push(`  disk: ${describeDisk(disk)}`);
         lines.push(`  web UI: ${url}`);
         console.log(lines.join('\n'));
       });

@@ -3,6 +3,7 @@
  * RunResult when the run has finished, otherwise from the `status` query plus the cycles carried in the current
  * execution's input (each cycle is a fresh execution after continue-as-new) and the memo.
  */
+import { describeDisk, type DiskUse } from '../../core/disk';
 import { describeIncident } from '../../core/incidents';
 import type { RefIncident, Role, RoleModels, UsageByRole } from '../../core/types';
 import { totalOf } from '../../core/usage';
@@ -30,6 +31,8 @@ export interface CycleReport {
   unmerged: Array<{ taskId: string; title: string; status: string; summary: string }>;
   /** Planned tasks never started, with the reason (empty for cycles recorded by v0.1.0). */
   notAttempted: Array<{ title: string; reason: string; plannedBy: string }>;
+  /** The run's disk use after this cycle's tidy step (null for cycles before v0.2.0 or when it failed). */
+  disk: DiskUse | null;
 }
 
 export interface RunReport {
@@ -55,6 +58,8 @@ export interface RunReport {
   notAttempted: Array<{ cycle: number; title: string; reason: string; plannedBy: string }>;
   /** Shared refs (the target, the published branch) found moved behind longrun's back and restored. */
   incidents: RefIncident[];
+  /** The run's disk use (hub, worktrees, caches, transcripts) as the latest cycle's tidy step measured it. */
+  disk: DiskUse | null;
   models: RoleModels | null;
   failure: string | null;
   uiUrl: string;
@@ -110,6 +115,7 @@ export function buildReport(
     unmerged: history.flatMap((c) => c.unmerged.map((u) => ({ cycle: c.cycle, ...u }))),
     notAttempted,
     incidents: (r ? records.at(-1)?.incidents : (v?.incidents ?? records.at(-1)?.incidents)) ?? [],
+    disk: (r ? null : v?.disk) ?? [...history].reverse().find((c) => c.disk)?.disk ?? null,
     models: (snap.memo.models as RoleModels | undefined) ?? carry?.run.models ?? null,
     failure: snap.failure,
     uiUrl,
@@ -137,6 +143,7 @@ function cycleReport(c: CycleRecord): CycleReport {
     durationMs: c.durationMs,
     unmerged: c.unmerged.map((u) => ({ taskId: u.taskId, title: u.title, status: u.status, summary: u.summary })),
     notAttempted: (c.notAttempted ?? []).map((n) => ({ title: n.title, reason: n.reason, plannedBy: n.plannedBy })),
+    disk: c.disk ?? null,
   };
 }
 
@@ -173,6 +180,7 @@ export function summaryLines(rep: RunReport, style: Style, extra: string[][] = [
       `${style.red(String(rep.incidents.length))} shared ref(s) moved behind longrun's back, restored; see \`longrun report ${rep.runId}\``,
     ]);
   }
+  if (rep.disk) kv.push(['  disk', describeDisk(rep.disk)]);
   if (rep.unmerged.length)
     kv.push(['  unmerged', `${rep.unmerged.length} task(s); see \`longrun report ${rep.runId}\``]);
   if (rep.commits > 0 || rep.status !== 'failed') {

@@ -119,7 +119,7 @@ export function diffSnapshots(prev: RunSnapshot | null, next: RunSnapshot, memor
     if (!pv || pv.cycle !== nv.cycle) events.push({ kind: 'cycle', cycle: nv.cycle });
     if (!pv || pv.phase !== nv.phase || pv.cycle !== nv.cycle)
       events.push({ kind: 'phase', cycle: nv.cycle, phase: nv.phase });
-    if (nv.phase === 'publishing' && nv.lastVerdict && !memory.verdicts.has(nv.cycle)) {
+    if ((nv.phase === 'publishing' || nv.phase === 'tidying') && nv.lastVerdict && !memory.verdicts.has(nv.cycle)) {
       memory.verdicts.add(nv.cycle);
       events.push({ kind: 'verdict', cycle: nv.cycle, verdict: nv.lastVerdict, receipt: nv.lastReceipt });
     }

@@ -4,7 +4,7 @@
  */
 import { exhausted, remaining, type Lease } from '../../core/budget';
 import type { Receipt, RefIncident, Usage, Verdict } from '../../core/types';
-import type { CycleRecord, PlannerResult, RunStatus } from '../definitions';
+import type { CycleRecord, DiskUse, PlannerResult, RunStatus } from '../definitions';
 
 /** A judge's `done` stands only on a passing receipt when the run has a test command. */
 export function refuseDone(
@@ -60,6 +60,8 @@ export function cycleRecord(c: {
   durationMs: number;
   /** Shared refs found moved and restored, so far in the run. */
   incidents?: RefIncident[];
+  /** The run's disk use after the cycle's tidy step. */
+  disk?: DiskUse | null;
 }): CycleRecord {
   return {
     cycle: c.cycle,
@@ -75,6 +77,7 @@ export function cycleRecord(c: {
     usage: c.usage,
     durationMs: c.durationMs,
     ...(c.incidents?.length ? { incidents: c.incidents } : {}),
+    ...(c.disk ? { disk: c.disk } : {}),
   };
 }
 
