@@ -41,6 +41,8 @@ export const DEFAULT_LIMITS = {
   plannerMaxSteps: 40,
   commandTimeoutSeconds: 600,
   heartbeatTimeoutSeconds: 30,
+  verifyEveryMerges: 4,
+  verifyEveryMinutes: 10,
 };
 
 export const limitsSchema = z
@@ -100,6 +102,20 @@ export const limitsSchema = z
         'How long a running activity (model call, tool, merge) may go without a heartbeat before Temporal retries ' +
           'it: what a crashed worker costs. Lower recovers faster; higher tolerates an overloaded host.',
       ),
+    verifyEveryMerges: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .describe(
+        'Run the test command on the target tip, while the cycle works, after this many merges (0: off). One check ' +
+          'at a time and merges never wait for it; `longrun/<runId>` is published only at commits a check found green.',
+      ),
+    verifyEveryMinutes: z
+      .number()
+      .min(0)
+      .max(24 * 60)
+      .describe('Also check the target after this many minutes when anything merged since the last check (0: off).'),
   })
   .strict()
   .partial();

@@ -8,4 +8,9 @@ export const PATCHES = {
   checkpointWhileWorking: 'checkpoint-while-working',
   /** v0.2.0: a plan with more tasks than the planner's room left is refused once, with the room in the answer. */
   refuseOversizedPlan: 'refuse-oversized-plan',
+  /**
+   * v0.2.0: the target is checked while the cycle works (lib/checks.ts); a break alerts the planner once;
+   * `longrun/<runId>` is published at green commits only and the tip as `longrun/<runId>-tip`.
+   */
+  continuousVerification: 'continuous-verification',
 } as const;
