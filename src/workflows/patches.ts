@@ -13,4 +13,6 @@ export const PATCHES = {
    * `longrun/<runId>` is published at green commits only and the tip as `longrun/<runId>-tip`.
    */
   continuousVerification: 'continuous-verification',
+  /** v0.2.0: a worker repeating the same call or failure is warned once, then stopped as stuck (lib/stuck.ts). */
+  stuckAgents: 'stuck-agents',
 } as const;
