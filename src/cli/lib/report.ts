@@ -30,6 +30,8 @@ export interface CycleReport {
   unmerged: Array<{ taskId: string; title: string; status: string; summary: string }>;
   /** Planned tasks never started, with the reason (empty for cycles recorded by v0.1.0). */
   notAttempted: Array<{ title: string; reason: string; plannedBy: string }>;
+  /** Checks of the target while the cycle worked, oldest first (empty before continuous verification). */
+  checks: Array<{ commit: string; passed: boolean; exitCode: number | null; timedOut: boolean; durationMs: number }>;
 }
 
 export interface RunReport {
@@ -137,6 +139,13 @@ function cycleReport(c: CycleRecord): CycleReport {
     durationMs: c.durationMs,
     unmerged: c.unmerged.map((u) => ({ taskId: u.taskId, title: u.title, status: u.status, summary: u.summary })),
     notAttempted: (c.notAttempted ?? []).map((n) => ({ title: n.title, reason: n.reason, plannedBy: n.plannedBy })),
+    checks: (c.checks ?? []).map(({ commit, passed, exitCode, timedOut, durationMs }) => ({
+      commit,
+      passed,
+      exitCode,
+      timedOut,
+      durationMs,
+    })),
   };
 }
 
@@ -165,6 +174,14 @@ export function summaryLines(rep: RunReport, style: Style, extra: string[][] = [
     kv.push([
       '  tests',
       `${receipt.passed ? style.green('passed') : style.red('failed')}  ${receipt.command} @ ${receipt.commit.slice(0, 7)} (${elapsed(receipt.durationMs)})`,
+    ]);
+  }
+  const checks = rep.history.flatMap((c) => c.checks);
+  if (checks.length) {
+    const red = checks.filter((c) => !c.passed).length;
+    kv.push([
+      '  checks',
+      `${checks.length} while working, ${red ? style.red(`${red} red`) : style.green('all green')}`,
     ]);
   }
   if (rep.incidents.length) {
