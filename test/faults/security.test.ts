@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -167,13 +168,24 @@ function filesUnder(dir: string): string[] {
     .map((d) => path.join(d.parentPath, d.name));
 }
 
-/** The probed worker's tool results, by call id, from its transcript on disk. */
+/** A file's text; a gzipped one (an archived transcript, `<name>.jsonl.gz`) decompressed, so leaks in it are found. */
+function readText(file: string): string {
+  const bytes = fs.readFileSync(file);
+  return file.endsWith('.gz') ? zlib.gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+}
+
+/** The probed worker's tool results, by call id, from its transcript on disk (live entries or the archive). */
 function probeResults(home: string, runId: string): Map<string, Extract<ChatMessage, { role: 'tool' }>> {
   const results = new Map<string, Extract<ChatMessage, { role: 'tool' }>>();
   for (const file of filesUnder(path.join(paths.artifacts(home), 'transcripts'))) {
-    if (!path.basename(path.dirname(file)).startsWith(safeName(runId))) continue;
-    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as ChatMessage;
-    if (m.role === 'tool' && m.toolCallId?.startsWith('probe_')) results.set(m.toolCallId, m);
+    const archived = file.endsWith('.jsonl.gz');
+    const name = archived ? path.basename(file) : path.basename(path.dirname(file));
+    if (!name.startsWith(safeName(runId))) continue;
+    const entries = archived ? readText(file).split('\n').filter(Boolean) : [readText(file)];
+    for (const entry of entries) {
+      const m = JSON.parse(entry) as ChatMessage | null;
+      if (m?.role === 'tool' && m.toolCallId?.startsWith('probe_')) results.set(m.toolCallId, m);
+    }
   }
   return results;
 }
@@ -207,7 +219,7 @@ async function leaksAfterRun(
     for (const n of needles) seen[n] ||= leaksCanary(json, n);
   }
   for (const file of filesUnder(home).filter((f) => !f.includes(`${path.sep}hubs${path.sep}`))) {
-    found.push(...leaks(fs.readFileSync(file, 'utf8'), path.relative(home, file)));
+    found.push(...leaks(readText(file), path.relative(home, file)));
   }
   sim.requests.forEach((r, i) => found.push(...leaks(JSON.stringify(r.body ?? null), `model request ${i}`)));
   found.push(...leaks(log, 'worker log'));
