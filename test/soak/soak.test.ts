@@ -45,7 +45,7 @@ const SERVER_RESTART_AT = FULL ? 1_000 : 25;
 const UPGRADE = process.env.LONGRUN_SOAK_UPGRADE ? process.env.LONGRUN_SOAK_UPGRADE === '1' : FULL;
 const UPGRADE_AT = 150;
 /** Events after which the server suggests continue-as-new: low enough that planners and workers do, many times. */
-const SUGGEST_CONTINUE_AS_NEW = FULL ? 150 : 80;
+const SUGGEST_CONTINUE_AS_NEW = FULL ? 100 : 80;
 /** The root planner plans in rounds of this many tasks, re-planning on handoffs (more events per planner). */
 const PLAN_BATCH = FULL ? 5 : 1;
 const RUN_TIMEOUT_MS = (FULL ? 6 * 60 : 3) * 60_000;
@@ -56,6 +56,9 @@ const bigFile = () =>
   Array.from({ length: 150 }, (_, i) => `- rule ${i + 1}: keep helpers pure and document their edge cases.`).join('\n');
 
 type Action = 'kill' | 'server-restart' | 'upgrade';
+/** The worker's RSS is sampled every RSS_EVERY model requests. */
+const RSS_EVERY = 50;
+const mb = (bytes: number | null) => Math.round(((bytes ?? 0) / 2 ** 20) * 10) / 10;
 
 /**
  * A worker agent that survives compaction: compaction replaces the conversation with the task and a summary, so the
@@ -63,11 +66,16 @@ type Action = 'kill' | 'server-restart' | 'upgrade';
  * from the results in its requests, which are durable in its transcript once seen). It writes its file, reads the
  * big file WORKER_READS times (each read passes the window's 80%: a compaction), then finishes.
  */
-const progress = new Map<string, { wrote: boolean; reads: Set<string> }>();
+const progress = new Map<string, { wrote: boolean; reads: Set<string>; summaries: Set<string> }>();
 let soakIds = 0;
+let summaries = 0;
+/** The compactor numbers its summaries; a worker's request quoting summary k shows which agent compaction k was. */
+const soakCompactor = (): SimResponse => ({ text: `Summary ${++summaries}: the agent wrote its file and read notes.` });
 function soakWorker(req: SimRequest, title: string): SimResponse {
-  const p = progress.get(title) ?? { wrote: false, reads: new Set<string>() };
+  const p = progress.get(title) ?? { wrote: false, reads: new Set<string>(), summaries: new Set<string>() };
   progress.set(title, p);
+  // A compacted conversation keeps every earlier summary after the task, so all of them are counted.
+  for (const m of req.text.matchAll(/Summary (\d+): the agent wrote/g)) p.summaries.add(m[1]);
   const calls = new Map<string, string>();
   for (const m of req.messages) for (const c of m.toolCalls ?? []) if (c.id) calls.set(c.id, c.name);
   for (const m of req.messages) {
@@ -117,11 +125,13 @@ describe('soak: a compressed week (cycles, compactions, continue-as-new, kills, 
 
   // What happened, by model request number.
   const performed: Array<{ action: Action; request: number; atMs: number }> = [];
+  const rss: Array<{ request: number; pid: number; mb: number }> = [];
   const samples: Array<{ cycle: number; request: number; pid: number; rssMB: number; homeMB: number; hubMB: number }> =
     [];
   let started = 0;
   let runId = '';
   let requestsSeen = 0;
+  const requestsByRole: Record<string, number> = {};
 
   beforeAll(async () => {
     installRuntime({ LONGRUN_LOG_LEVEL: process.env.LONGRUN_LOG_LEVEL ?? 'WARN' });
@@ -151,13 +161,16 @@ describe('soak: a compressed week (cycles, compactions, continue-as-new, kills, 
       const n = ++seen;
       requestsSeen = n;
       const who = classify(req);
+      requestsByRole[who.role] = (requestsByRole[who.role] ?? 0) + 1;
       if (who.role === 'planner' && req.turn === 0) sampleCycle(Number(/# Cycle (\d+)/.exec(req.text)?.[1] ?? 0), n);
+      if (n % RSS_EVERY === 0 && worker.pid) rss.push({ request: n, pid: worker.pid, mb: mb(rssBytes(worker.pid)) });
       const due: Action[] = [];
       if (n % KILL_EVERY === 0 && performed.filter((p) => p.action === 'kill').length < KILLS) due.push('kill');
       if (n === SERVER_RESTART_AT) due.push('server-restart');
       if (UPGRADE && n === UPGRADE_AT) due.push('upgrade');
       for (const action of due) busy = busy.then(() => perform(action, n));
       await busy;
+      if (who.role === 'compactor') return soakCompactor();
       return who.role === 'worker' && who.task ? soakWorker(req, taskTitle(who.task)) : base(req);
     };
     sim = await startSimulator({ scenario });
@@ -206,7 +219,6 @@ describe('soak: a compressed week (cycles, compactions, continue-as-new, kills, 
 
   function sampleCycle(cycle: number, request: number): void {
     if (!runId || samples.some((s) => s.cycle === cycle)) return;
-    const mb = (bytes: number | null) => Math.round(((bytes ?? 0) / 2 ** 20) * 10) / 10;
     samples.push({
       cycle,
       request,
@@ -257,7 +269,7 @@ describe('soak: a compressed week (cycles, compactions, continue-as-new, kills, 
 
       const tasks = CYCLES * TASKS_PER_CYCLE;
       const trailers = taskTrailers(repo, result.resultBranch);
-      const compactions = compactionsPerWorker(sim);
+      const compactions = [...progress.values()].map((p) => p.summaries.size);
       const runsOf = continuedAsNew(runId, tree);
       const largest = tree.reduce((a, b) => (b.historyLength > a.historyLength ? b : a));
       const figures = {
@@ -268,6 +280,7 @@ describe('soak: a compressed week (cycles, compactions, continue-as-new, kills, 
         trailers: trailers.length,
         duplicateTrailers: duplicates(trailers).length,
         modelRequests: sim.requests.length,
+        requestsByRole,
         kills: performed.filter((p) => p.action === 'kill').length,
         serverRestarts: performed.filter((p) => p.action === 'server-restart').length,
         upgrades: performed.filter((p) => p.action === 'upgrade').length,
@@ -276,7 +289,7 @@ describe('soak: a compressed week (cycles, compactions, continue-as-new, kills, 
         workersCompactedTwice: compactions.filter((n) => n >= 2).length,
         continueAsNew: runsOf,
         mostEvents: { workflowId: largest.workflowId, events: largest.historyLength },
-        rssSlopeMBPerCycle: rssSlope(samples),
+        rssMB: rssSummary(rss),
         samples,
         wallMs,
       };
@@ -285,7 +298,7 @@ describe('soak: a compressed week (cycles, compactions, continue-as-new, kills, 
       expect(result.status).toBe('done');
       expect(result.cycles).toBe(CYCLES);
       // Exactly once: every planned task merged, one trailer each, none twice.
-      expect(result.tasks).toEqual({ merged: tasks, failed: 0, abandoned: 0 });
+      expect(result.tasks).toEqual({ merged: tasks, failed: 0, abandoned: 0, notAttempted: 0 });
       expect(figures.duplicateTrailers).toBe(0);
       expect(new Set(trailers).size).toBe(tasks);
       // Every disturbance happened, mid-run.
@@ -311,19 +324,6 @@ function diskBytes(dir: string): number {
   return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 }
 
-/** Compactor requests per worker agent (its task title is in the transcript the compactor reads). */
-function compactionsPerWorker(sim: Simulator): number[] {
-  const perTask = new Map<string, number>();
-  for (const r of sim.requests) {
-    const text = JSON.stringify(r.body ?? '');
-    const title = /Bench task c\d+ s\d+ t\d+/.exec(text)?.[0];
-    if (!title) continue;
-    const compactor = text.includes('You compress');
-    perTask.set(title, (perTask.get(title) ?? 0) + (compactor ? 1 : 0));
-  }
-  return [...perTask.values()];
-}
-
 /** Continue-as-new count per kind of workflow: runs beyond the first of each workflow id. */
 function continuedAsNew(runId: string, tree: TreeRun[]): { run: number; planner: number; worker: number } {
   const runs = new Map<string, number>();
@@ -336,18 +336,30 @@ function continuedAsNew(runId: string, tree: TreeRun[]): { run: number; planner:
   return out;
 }
 
-/** Least-squares slope of RSS (MB per cycle) over the longest stretch one worker process lived through. */
-function rssSlope(samples: Array<{ cycle: number; pid: number; rssMB: number }>): number | null {
-  const byPid = new Map<number, Array<{ cycle: number; rssMB: number }>>();
+/**
+ * Worker RSS: least-squares slope in MB per 1,000 model requests over all samples (every process: a kill starts a
+ * new one, so this shows whether restarts inherit growth) and over the longest-lived process, with min and max.
+ */
+function rssSummary(samples: Array<{ request: number; pid: number; mb: number }>) {
+  const slope = (xs: Array<{ request: number; mb: number }>) => {
+    if (xs.length < 3) return null;
+    const mx = xs.reduce((a, s) => a + s.request, 0) / xs.length;
+    const my = xs.reduce((a, s) => a + s.mb, 0) / xs.length;
+    const sxy = xs.reduce((a, s) => a + (s.request - mx) * (s.mb - my), 0);
+    const sxx = xs.reduce((a, s) => a + (s.request - mx) ** 2, 0);
+    return Math.round((sxy / sxx) * 1000 * 10) / 10;
+  };
+  const byPid = new Map<number, typeof samples>();
   for (const s of samples) byPid.set(s.pid, [...(byPid.get(s.pid) ?? []), s]);
   const longest = [...byPid.values()].sort((a, b) => b.length - a.length)[0] ?? [];
-  if (longest.length < 3) return null;
-  const n = longest.length;
-  const mx = longest.reduce((a, s) => a + s.cycle, 0) / n;
-  const my = longest.reduce((a, s) => a + s.rssMB, 0) / n;
-  const sxy = longest.reduce((a, s) => a + (s.cycle - mx) * (s.rssMB - my), 0);
-  const sxx = longest.reduce((a, s) => a + (s.cycle - mx) ** 2, 0);
-  return Math.round((sxy / sxx) * 100) / 100;
+  const values = samples.map((s) => s.mb);
+  return {
+    samples: samples.length,
+    min: values.length ? Math.min(...values) : null,
+    max: values.length ? Math.max(...values) : null,
+    slopePer1kRequests: slope(samples),
+    longestProcess: { samples: longest.length, slopePer1kRequests: slope(longest) },
+  };
 }
 
 /** `result()` long-polls the server; a poll cut by the restart is asked again. */
