@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { teamScenario } from '../../src/demo/team-scenario';
 import { startSimulator, type Simulator } from '../../src/sim';
-import { rng } from '../../src/sim/faults';
 import { startHarness, type Harness } from '../helpers/harness';
 import { saveHistories } from '../helpers/histories';
 import { testEnv, uniqueTaskQueue } from '../helpers/temporal';
@@ -23,17 +22,24 @@ import {
   treeContents,
   treeHash,
 } from './helpers/runs';
+import { killEveryKthRequest, type ProgressKills } from './helpers/kills';
 import { retryingTools } from './helpers/scenarios';
 import { WorkerProcess } from './helpers/worker-process';
 
 /**
  * Worker crashes: the worker is a real `longrun worker` child process; it is killed with SIGKILL (its whole process
- * group) at random points of one run and started again each time, with the same host id so it owns the same host
- * queue and worktrees. The run must end as an uninterrupted run of the same scenario does.
+ * group) while the simulator holds every k-th model request (seeded jitter), and started again each time, with the
+ * same host id so it owns the same host queue and worktrees. The kills are tied to the run's progress, so every
+ * machine delivers all of them. The run must end as an uninterrupted run of the same scenario does.
  */
 const KILLS = LONG ? 20 : 10;
-/** Extra read turns per worker make the run long enough to spread the kills over it. */
-const EXPLORE_TURNS = 16;
+/** A kill on average every KILL_EVERY model requests (the last one by about request KILLS * KILL_EVERY * 1.5). */
+const KILL_EVERY = 6;
+/**
+ * Extra read turns per worker make the run long enough for its kills: about 7 tasks * (EXPLORE_TURNS + 5) requests,
+ * plus the planners' and the judge's, must exceed the last planned kill.
+ */
+const EXPLORE_TURNS = LONG ? 32 : 16;
 const SEED = Number(process.env.LONGRUN_FAULTS_SEED ?? Date.now() % 100_000);
 const RUN_TIMEOUT_MS = (LONG ? 40 : 20) * 60_000;
 /**
@@ -46,12 +52,12 @@ const modelCalls = process.env.LONGRUN_FAULTS_MODEL_CALLS === 'local' ? 'local' 
 const input = (repo: string) => ({ ...teamInput(repo, { limits }), ...(modelCalls ? { modelCalls } : {}) });
 
 const scenario = () => retryingTools(teamScenario({ workerExploreTurns: EXPLORE_TURNS }));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('worker crashes (kill -9 of a child worker process, restarted each time)', () => {
   let env: TestWorkflowEnvironment;
   let sim: Simulator;
   let worker: WorkerProcess;
+  let killer: ProgressKills;
   let reference: Harness;
   let home: string;
   let logDir: string;
@@ -59,7 +65,17 @@ describe('worker crashes (kill -9 of a child worker process, restarted each time
 
   beforeAll(async () => {
     env = await testEnv();
-    sim = await startSimulator({ scenario: scenario() });
+    killer = killEveryKthRequest(scenario(), {
+      every: KILL_EVERY,
+      count: KILLS,
+      seed: SEED,
+      crash: async () => {
+        const killed = await worker.kill9();
+        worker.start();
+        return killed;
+      },
+    });
+    sim = await startSimulator({ scenario: killer.scenario });
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-faults-home-'));
     logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-faults-log-'));
     worker = new WorkerProcess(
@@ -108,27 +124,10 @@ describe('worker crashes (kill -9 of a child worker process, restarted each time
       const refResult = resultWithin(env.client, refId, RUN_TIMEOUT_MS);
 
       worker.start();
+      killer.arm();
       startRunWithCli(env.address, String(worker.env.LONGRUN_TASK_QUEUE), crashId, input(crashRepo));
-      let finished = false;
-      const crashResult = resultWithin(env.client, crashId, RUN_TIMEOUT_MS).finally(() => (finished = true));
-      crashResult.catch(() => undefined); // awaited below
-
-      // Kill at random points, spread over the run: after each restart, wait for the worker to make progress (new
-      // model requests), then a random extra delay.
-      const random = rng(SEED);
-      const kills: Array<{ atMs: number; requests: number; orphans: number }> = [];
-      while (kills.length < KILLS && !finished) {
-        const before = sim.requests.length;
-        const step = 1 + Math.floor(random() * 2);
-        while (!finished && sim.requests.length < before + step) await sleep(100);
-        await sleep(random() * 1_000);
-        if (finished) break;
-        const { orphans } = await worker.kill9();
-        kills.push({ atMs: Date.now() - started, requests: sim.requests.length, orphans });
-        worker.start();
-      }
-
-      const result = await crashResult;
+      const result = await resultWithin(env.client, crashId, RUN_TIMEOUT_MS);
+      const kills = killer.kills;
       const ref = await refResult;
       const durationMs = Date.now() - started;
       await worker.stop();
@@ -143,6 +142,7 @@ describe('worker crashes (kill -9 of a child worker process, restarted each time
         kills: kills.length,
         orphanedCommands: kills.reduce((n, k) => n + k.orphans, 0),
         killTimesMs: kills.map((k) => k.atMs),
+        killRequests: kills.map((k) => k.request),
         requests: sim.requests.length,
         referenceRequests: reference.sim.requests.length,
         durationMs,
@@ -151,7 +151,8 @@ describe('worker crashes (kill -9 of a child worker process, restarted each time
         referenceCycles: ref.cycles,
       });
 
-      expect(kills.length).toBeGreaterThanOrEqual(KILLS);
+      // Every planned kill fired (a run shorter than the plan, in model requests, fails here: raise EXPLORE_TURNS).
+      expect(kills.length).toBe(KILLS);
       expect(ref.status).toBe('done');
       expect(result.status).toBe('done');
       expect(result.reason).toBe(ref.reason);

@@ -19,6 +19,8 @@ export class WorkerProcess {
   constructor(
     readonly env: NodeJS.ProcessEnv,
     readonly logFile: string,
+    /** The longrun checkout to run (another release's sources, for the upgrade test); this one by default. */
+    readonly root: string = ROOT,
   ) {}
 
   get pid(): number | undefined {
@@ -29,8 +31,8 @@ export class WorkerProcess {
     if (this.child) throw new Error('worker already running');
     const out = fs.openSync(this.logFile, 'a');
     fs.writeSync(out, `\n=== worker start #${++this.starts} at ${new Date().toISOString()}\n`);
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'longrun.js'), 'worker'], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, [path.join(this.root, 'bin', 'longrun.js'), 'worker'], {
+      cwd: this.root,
       env: this.env,
       detached: true, // own process group: kill(-pid) takes the whole worker with it
       stdio: ['ignore', out, out],
