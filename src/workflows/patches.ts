@@ -8,4 +8,6 @@ export const PATCHES = {
   checkpointWhileWorking: 'checkpoint-while-working',
   /** v0.2.0: a plan with more tasks than the planner's room left is refused once, with the room in the answer. */
   refuseOversizedPlan: 'refuse-oversized-plan',
+  /** v0.2.0: the run's first phase installs the project's dependencies (setup) before any agent starts. */
+  environmentSetup: 'environment-setup',
 } as const;
