@@ -1,4 +1,4 @@
-import type { LongrunConfig } from '../config';
+import { paths, type LongrunConfig } from '../config';
 import type { Redact } from '../core/redact';
 import type { HubInfo, IntegrationResult, Receipt, RefIncident, WorkspaceInfo } from '../core/types';
 import * as environment from '../workspace/environment';
@@ -34,12 +34,7 @@ export function createWorkspaceActivities(deps: {
     },
 
     /** The run's first phase after the hub: its dependencies for the base commit (environment.ts). */
-    async prepareEnvironment(input: {
-      runId: string;
-      commit: string;
-      setup?: string;
-      setupKey?: string[];
-    }): Promise<{
+    async prepareEnvironment(input: { runId: string; commit: string; setup?: string; setupKey?: string[] }): Promise<{
       command: string | null;
       source: string | null;
       key: string | null;
@@ -57,6 +52,24 @@ export function createWorkspaceActivities(deps: {
         redact,
         config,
       });
+    },
+
+    /** prepare_environment: the task's workspace keyed again after its lockfiles changed (set up when new). */
+    async prepareWorkspaceEnvironment(input: {
+      runId: string;
+      taskId: string;
+    }): Promise<{ command: string | null; key: string | null; log: string | null }> {
+      const hubPath = await hub.requireHub(home, input.runId);
+      const checkout = paths.worktree(home, input.runId, input.taskId);
+      const prepared = await environment.materializeEnvironment({
+        home,
+        runId: input.runId,
+        hubPath,
+        checkout,
+        env: deps.env,
+        redact,
+      });
+      return { command: prepared?.command ?? null, key: prepared?.key ?? null, log: prepared?.log ?? null };
     },
 
     async openWorkspace(input: { runId: string; taskId: string; readOnly?: boolean }): Promise<WorkspaceInfo> {
