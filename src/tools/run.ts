@@ -11,7 +11,7 @@ import {
   type ToolOutcome,
   success,
 } from './context';
-import { environmentStale, readCheckoutEnvironment } from '../workspace/environment';
+import { environmentStale, readCheckoutEnvironment, SetupFailedError } from '../workspace/environment';
 import { describeExit, execCommand } from './exec';
 import { editFileTool, listDirTool, readFileTool, writeFileTool } from './files';
 import { gitDiffTool, gitStatusTool, gitDirs } from './git';
@@ -77,6 +77,19 @@ async function runCommandTool(args: ToolArgs<'run_command'>, ctx: ToolContext): 
     : failure(content, summary);
 }
 
+async function prepareEnvironmentTool(_args: ToolArgs<'prepare_environment'>, ctx: ToolContext): Promise<ToolOutcome> {
+  if (!ctx.prepareEnvironment) {
+    return failure('prepare_environment is not available outside a run', 'prepare_environment unavailable');
+  }
+  try {
+    const summary = await ctx.prepareEnvironment();
+    return success(summary, 'dependencies prepared');
+  } catch (err) {
+    if (err instanceof SetupFailedError) return failure(err.message, 'setup failed');
+    throw err;
+  }
+}
+
 type Handler<N extends WorkspaceToolName> = (args: ToolArgs<N>, ctx: ToolContext) => Promise<ToolOutcome>;
 
 const handlers: { [N in WorkspaceToolName]: Handler<N> } = {
@@ -88,6 +101,7 @@ const handlers: { [N in WorkspaceToolName]: Handler<N> } = {
   run_command: runCommandTool,
   git_diff: gitDiffTool,
   git_status: gitStatusTool,
+  prepare_environment: prepareEnvironmentTool,
 };
 
 export function isWorkspaceTool(name: string): name is WorkspaceToolName {
