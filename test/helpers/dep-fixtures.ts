@@ -56,3 +56,39 @@ export async function npmProjectFiles(): Promise<Record<string, string | Buffer>
     await fs.rm(scratch, { recursive: true, force: true });
   }
 }
+
+/**
+ * Files of a Python project whose one dependency installs from a wheel in the repository (pip never reaches an
+ * index): requirements.txt says `--no-index --find-links vendor`, .venv is ignored. The wheel is written by hand (a
+ * zip with the package and its dist-info), so no build backend is needed. Tests run with `.venv/bin/python -m unittest`.
+ */
+export async function pythonProjectFiles(): Promise<Record<string, string | Buffer>> {
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'longrun-pyfx-'));
+  try {
+    const wheel = path.join(scratch, 'tiny_half-1.0-py3-none-any.whl');
+    const script = [
+      'import sys, zipfile',
+      'files = {',
+      '  "tiny_half/__init__.py": "def half(n):\\n    return n / 2\\n",',
+      '  "tiny_half-1.0.dist-info/METADATA": "Metadata-Version: 2.1\\nName: tiny-half\\nVersion: 1.0\\n",',
+      '  "tiny_half-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: hand\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",',
+      '}',
+      'record = "".join(f"{name},,\\n" for name in files) + "tiny_half-1.0.dist-info/RECORD,,\\n"',
+      'with zipfile.ZipFile(sys.argv[1], "w") as z:',
+      '  for name, text in files.items(): z.writestr(name, text)',
+      '  z.writestr("tiny_half-1.0.dist-info/RECORD", record)',
+    ].join('\n');
+    await exec('python3', ['-c', script, wheel]);
+    return {
+      'requirements.txt': '--no-index\n--find-links vendor\ntiny-half==1.0\n',
+      'vendor/tiny_half-1.0-py3-none-any.whl': await fs.readFile(wheel),
+      '.gitignore': '.venv/\n__pycache__/\n',
+      'calc.py': 'from tiny_half import half\n\n\ndef quarter(n):\n    return half(half(n))\n',
+      'test_calc.py':
+        'import unittest\n\nfrom calc import quarter\n\n\nclass CalcTest(unittest.TestCase):\n' +
+        '    def test_quarter(self):\n        self.assertEqual(quarter(8), 2)\n',
+    };
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}
