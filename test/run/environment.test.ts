@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ScenarioFn, SimRequest, SimResponse, SimToolCallSpec } from '../../src/sim/types';
-import type { RunResult } from '../../src/workflows/definitions';
+import { statusQuery, type RunResult } from '../../src/workflows/definitions';
 import { npmProjectFiles, pythonProjectFiles } from '../helpers/dep-fixtures';
 import { startHarness, TEST_MODELS, type Harness } from '../helpers/harness';
 import { testEnv } from '../helpers/temporal';
@@ -77,6 +79,7 @@ const tools = (...calls: SimToolCallSpec[]): SimResponse => ({ toolCalls: calls 
 /** One planner task, a worker that writes the change and runs the project's tests itself, a judge that says done. */
 function team(seen: SimRequest[]): ScenarioFn {
   return async (req: SimRequest) => {
+    if (req.text.includes(tag('broken'))) seen.push(req);
     const project = PROJECTS.find((p) => req.text.includes(tag(p.name)));
     if (!project) return null;
     seen.push(req);
@@ -184,5 +187,33 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
     const memo = (await handle.describe()).memo as { environment?: { command: string; source: string } };
     expect(memo.environment?.command).toMatch(project.setupCommand);
     expect(memo.environment?.source).toBe(name);
+    const status = await handle.query(statusQuery);
+    expect(status.environment).toEqual(memo.environment);
+  });
+
+  it('a failing setup fails the run before any agent starts, with the command, exit code and output', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-env-broken-'));
+    roots.push(root);
+    const repo = await makeUserRepo(root, { 'README.md': '# broken\n' });
+    const runId = runIdFor('env-broken');
+    const setup = 'echo fetching; echo "E404 no-such-package" >&2; exit 7';
+    startRunWithCli(env.address, h.taskQueue, runId, {
+      repo,
+      goal: `Anything. ${tag('broken')}`,
+      setup,
+      models: TEST_MODELS,
+    });
+    const err = await env.client.workflow
+      .getHandle(runId)
+      .result()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('SetupFailed');
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toContain(`setup \`${setup}\``);
+    expect(cause.message).toContain('failed: exit 7');
+    expect(cause.message).toMatch(/fetching\nE404 no-such-package/);
+    expect(seen.filter((r) => r.text.includes(tag('broken')))).toHaveLength(0); // no agent ran
   });
 });
