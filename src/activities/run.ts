@@ -140,6 +140,8 @@ export function createRunActivities(deps: { env?: NodeJS.ProcessEnv; hostTaskQue
         goal: spec.goal,
         base: spec.base ?? null,
         testCommand: spec.testCommand ?? null,
+        ...(spec.setup !== undefined ? { setup: spec.setup } : {}),
+        ...(spec.setupKey ? { setupKey: spec.setupKey } : {}),
         guidance: spec.guidance ?? '',
         models,
         limits: { ...DEFAULT_LIMITS, ...spec.limits },

@@ -7,6 +7,7 @@ import type { Redact } from '../core/redact';
 import type { ChatMessage, ToolCall, ToolCallInput, ToolCallResult } from '../core/types';
 import type { ArtifactStore } from '../store/artifacts';
 import { executeTool, type ToolOutcome } from '../tools/run';
+import { materializeEnvironment } from '../workspace/environment';
 import { sandboxSettingsFromEnv, SandboxUnavailableError } from '../tools/sandbox';
 import { checkTarget } from '../workspace/guard';
 import { hubExists } from '../workspace/hub';
@@ -98,6 +99,20 @@ export function createToolActivities(deps: {
         commandTimeoutMs: input.commandTimeoutMs,
         sandbox,
         env,
+        prepareEnvironment: async () => {
+          const hubPath = paths.hub(deps.config.home, input.runId);
+          const prepared = await materializeEnvironment({
+            home: deps.config.home,
+            runId: input.runId,
+            hubPath,
+            checkout: input.workspace.path,
+            env,
+            redact,
+          });
+          return prepared
+            ? `Dependencies ready (\`${prepared.command}\`, environment ${prepared.key}): ${prepared.outputs.join(', ') || 'no files'} linked into your workspace.`
+            : 'This run has no dependency setup (no lockfile detected and no "setup" given): nothing to install.';
+        },
       });
     } catch (err) {
       if (err instanceof SandboxUnavailableError) {

@@ -1,6 +1,7 @@
-import type { LongrunConfig } from '../config';
+import { paths, type LongrunConfig } from '../config';
 import type { Redact } from '../core/redact';
 import type { HubInfo, IntegrationResult, Receipt, RefIncident, WorkspaceInfo } from '../core/types';
+import * as environment from '../workspace/environment';
 import * as hub from '../workspace/hub';
 import { integrateTask } from '../workspace/integrate';
 import { Integrator } from '../workspace/integrator';
@@ -32,8 +33,47 @@ export function createWorkspaceActivities(deps: {
       return hub.prepareHub({ home, ...input });
     },
 
+    /** The run's first phase after the hub: its dependencies for the base commit (environment.ts). */
+    async prepareEnvironment(input: { runId: string; commit: string; setup?: string; setupKey?: string[] }): Promise<{
+      command: string | null;
+      source: string | null;
+      key: string | null;
+      log: string | null;
+      durationMs: number;
+    }> {
+      const hubPath = await hub.requireHub(home, input.runId);
+      const config = { setup: input.setup, setupKey: input.setupKey };
+      return environment.prepareEnvironment({
+        home,
+        runId: input.runId,
+        hubPath,
+        commit: input.commit,
+        env: deps.env,
+        redact,
+        config,
+      });
+    },
+
+    /** prepare_environment: the task's workspace keyed again after its lockfiles changed (set up when new). */
+    async prepareWorkspaceEnvironment(input: {
+      runId: string;
+      taskId: string;
+    }): Promise<{ command: string | null; key: string | null; log: string | null }> {
+      const hubPath = await hub.requireHub(home, input.runId);
+      const checkout = paths.worktree(home, input.runId, input.taskId);
+      const prepared = await environment.materializeEnvironment({
+        home,
+        runId: input.runId,
+        hubPath,
+        checkout,
+        env: deps.env,
+        redact,
+      });
+      return { command: prepared?.command ?? null, key: prepared?.key ?? null, log: prepared?.log ?? null };
+    },
+
     async openWorkspace(input: { runId: string; taskId: string; readOnly?: boolean }): Promise<WorkspaceInfo> {
-      return worktree.openWorkspace({ home, ...input });
+      return worktree.openWorkspace({ home, env: deps.env, redact, ...input });
     },
 
     async checkpointWorkspace(input: {
@@ -67,7 +107,7 @@ export function createWorkspaceActivities(deps: {
       timeoutMs?: number;
       commit?: string;
     }): Promise<Receipt> {
-      return redact(await verifyTarget({ home, env: deps.env, ...input }));
+      return redact(await verifyTarget({ home, env: deps.env, redact, ...input }));
     },
 
     async publishTarget(input: {

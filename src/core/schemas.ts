@@ -136,6 +136,23 @@ export const runInputSchema = z
     goal: z.string().trim().min(1, 'must describe what the run should achieve, e.g. "Add input validation to the CLI"'),
     base: z.string().trim().min(1).optional().describe('Ref the run starts from (default: the repository HEAD).'),
     testCommand: z.string().trim().min(1).optional().describe('Shell command that verifies the work, e.g. "npm test".'),
+    setup: z
+      .string()
+      .trim()
+      .optional()
+      .describe(
+        'Command that installs the dependencies of a checkout (e.g. "npm ci", "uv sync"), run by longrun with network ' +
+          'once per environment key, before any agent starts; agents and verification share its results. Absent: ' +
+          'detected from the lockfiles (npm, pnpm, yarn, uv, poetry, pip, go, cargo, maven, gradle). "" turns it off.',
+      ),
+    setupKey: z
+      .array(z.string().trim().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'Files whose contents key the prepared environment (default: the lockfiles of the detected ecosystem); a ' +
+          'task that changes one gets its dependencies installed again.',
+      ),
     models: z.partialRecord(z.enum(ROLES), modelSettingsSchema).optional().describe('Model per role.'),
     limits: limitsSchema.optional(),
     guidance: z.string().optional().describe('Standing instructions for every planner and worker.'),

@@ -17,6 +17,8 @@ export interface ToolOptions {
   sandbox?: SandboxSettings;
   /** Environment the command allow-list reads from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** prepare_environment: sets up the workspace's dependencies again (the activity knows the run); a summary. */
+  prepareEnvironment?: () => Promise<string>;
 }
 
 export interface ToolContext extends ToolOptions {

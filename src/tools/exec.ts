@@ -9,6 +9,7 @@ import {
   defaultPrivateBase,
   findOnPath,
   privateDirs,
+  SECRET_NAME,
   type SandboxSettings,
 } from './sandbox';
 
@@ -45,6 +46,8 @@ export interface ExecOptions {
   workerHome?: string;
   /** Keep the network inside the sandbox (a setup step that installs dependencies); default: none. */
   network?: boolean;
+  /** Variables set on top of the allow-list (a prepared environment's GOMODCACHE...); secret-like names are dropped. */
+  extraEnv?: Record<string, string>;
 }
 
 export interface ExecResult {
@@ -79,6 +82,7 @@ export async function execCommand(command: string, opts: ExecOptions): Promise<E
   const settings = opts.sandbox ?? { mode: 'off', extraEnvAllow: [] };
   const dirs = privateDirs(opts.privateBase ?? defaultPrivateBase(opts.cwd));
   const env = commandEnv(source, settings.extraEnvAllow, dirs);
+  for (const [name, value] of Object.entries(opts.extraEnv ?? {})) if (!SECRET_NAME.test(name)) env[name] = value;
   const shell = findOnPath('bash', env.PATH) ?? '/bin/sh';
   const choice = await chooseSandbox(settings, env.PATH);
 

@@ -11,6 +11,7 @@ import {
   type ToolOutcome,
   success,
 } from './context';
+import { environmentStale, readCheckoutEnvironment, SetupFailedError } from '../workspace/environment';
 import { describeExit, execCommand } from './exec';
 import { editFileTool, listDirTool, readFileTool, writeFileTool } from './files';
 import { gitDiffTool, gitStatusTool, gitDirs } from './git';
@@ -44,6 +45,7 @@ async function runCommandTool(args: ToolArgs<'run_command'>, ctx: ToolContext): 
       ? ` (timeoutSeconds ${args.timeoutSeconds} reduced to the limit of ${timeoutMs / 1000}s)`
       : '';
   const dirs = await gitDirs(cwd);
+  const prepared = dirs ? await readCheckoutEnvironment(dirs.gitDir) : null;
   const result = await execCommand(args.command, {
     cwd,
     timeoutMs,
@@ -54,17 +56,38 @@ async function runCommandTool(args: ToolArgs<'run_command'>, ctx: ToolContext): 
     // is bound writable for a workspace whose `.git` lives elsewhere; a shared common dir (a linked worktree's refs
     // and objects, the hub's) never is: other tasks' branches and the target live there.
     writable: dirs ? [dirs.gitDir] : [],
+    // The run's prepared dependencies (symlinked into the workspace) are readable, never writable.
+    readOnly: prepared ? [prepared.dir] : [],
+    extraEnv: prepared?.env,
     protect: dirs ? gitProtected([dirs.gitDir]) : [],
     privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,
   });
   const status = describeExit(result, timeoutMs);
   const seconds = (result.durationMs / 1000).toFixed(1);
   const body = result.output === '' ? '(no output)' : result.output.replace(/\n$/, '');
-  const content = `$ ${args.command}\n[${status}, ${seconds}s${result.sandboxed ? ', sandboxed' : ''}${reduced}]\n${body}`;
+  const stale =
+    prepared && (await environmentStale(cwd, prepared))
+      ? `\n[longrun: ${prepared.keyFiles.join(', ')} changed since the dependencies were installed ` +
+        `(\`${prepared.command}\`); call prepare_environment to install them again]`
+      : '';
+  const content = `$ ${args.command}\n[${status}, ${seconds}s${result.sandboxed ? ', sandboxed' : ''}${reduced}]\n${body}${stale}`;
   const summary = `${status}: ${clip(args.command, 50)}`;
   return result.exitCode === 0 && !result.timedOut && !result.aborted
     ? success(content, summary)
     : failure(content, summary);
+}
+
+async function prepareEnvironmentTool(_args: ToolArgs<'prepare_environment'>, ctx: ToolContext): Promise<ToolOutcome> {
+  if (!ctx.prepareEnvironment) {
+    return failure('prepare_environment is not available outside a run', 'prepare_environment unavailable');
+  }
+  try {
+    const summary = await ctx.prepareEnvironment();
+    return success(summary, 'dependencies prepared');
+  } catch (err) {
+    if (err instanceof SetupFailedError) return failure(err.message, 'setup failed');
+    throw err;
+  }
 }
 
 type Handler<N extends WorkspaceToolName> = (args: ToolArgs<N>, ctx: ToolContext) => Promise<ToolOutcome>;
@@ -78,6 +101,7 @@ const handlers: { [N in WorkspaceToolName]: Handler<N> } = {
   run_command: runCommandTool,
   git_diff: gitDiffTool,
   git_status: gitStatusTool,
+  prepare_environment: prepareEnvironmentTool,
 };
 
 export function isWorkspaceTool(name: string): name is WorkspaceToolName {

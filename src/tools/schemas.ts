@@ -74,6 +74,7 @@ export const toolSchemas = {
     staged: z.boolean().optional().describe('Show staged changes (git diff --cached) instead of unstaged ones.'),
   }),
   git_status: z.object({}),
+  prepare_environment: z.object({}),
 } as const;
 
 export type WorkspaceToolName = keyof typeof toolSchemas;
@@ -81,7 +82,12 @@ export type ToolArgs<N extends WorkspaceToolName> = z.infer<(typeof toolSchemas)
 
 export const WORKSPACE_TOOL_NAMES = Object.keys(toolSchemas) as WorkspaceToolName[];
 /** Tools that change the workspace: refused in a read-only workspace. */
-export const WRITE_TOOL_NAMES: readonly WorkspaceToolName[] = ['write_file', 'edit_file', 'run_command'];
+export const WRITE_TOOL_NAMES: readonly WorkspaceToolName[] = [
+  'write_file',
+  'edit_file',
+  'run_command',
+  'prepare_environment',
+];
 /** Planners read a read-only checkout of the target tip: no writes, no commands, no git state to inspect. */
 export const PLANNER_TOOL_NAMES: readonly WorkspaceToolName[] = ['read_file', 'list_dir', 'search'];
 
@@ -114,6 +120,11 @@ export const toolDescriptions: Record<WorkspaceToolName, string> = {
     'Show uncommitted changes as a unified diff (git diff), or staged changes with staged=true. New untracked files ' +
     'are not in the diff; git_status lists them.',
   git_status: 'Show the branch and the changed, staged and untracked files (git status --short --branch).',
+  prepare_environment:
+    "Install the project's dependencies again after you changed a lockfile or dependency manifest (package-lock.json, " +
+    'uv.lock, requirements.txt, go.sum, Cargo.lock...). longrun runs the setup command (with network, outside your ' +
+    'sandbox) for your workspace and links the result in (node_modules, .venv...: read-only for you). You cannot ' +
+    'install packages from run_command: it has no network. run_command says when this is needed.',
 };
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {

@@ -41,6 +41,13 @@ export function activitiesFor(limits: { heartbeatTimeoutSeconds?: number }) {
       retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
     }),
 
+    /** The run's dependency setup: an install (npm ci, uv sync...) may take long; it heartbeats. */
+    setup: proxyActivities<Activities>({
+      startToCloseTimeout: '40 minutes',
+      heartbeatTimeout,
+      retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3 },
+    }),
+
     /** Quick bookkeeping on an agent's host: transcripts, workspaces. */
     host: proxyActivities<Activities>({
       startToCloseTimeout: '5 minutes',

@@ -31,6 +31,9 @@ export interface ResolvedRun {
   goal: string;
   base: string | null;
   testCommand: string | null;
+  /** Absent in runs started before the option existed (and when detected from the lockfiles). */
+  setup?: string;
+  setupKey?: string[];
   guidance: string;
   models: RoleModels;
   limits: Limits;
@@ -82,6 +85,7 @@ export interface CycleRecord {
 export interface RunCarry {
   run: ResolvedRun;
   hub: HubInfo;
+  environment?: RunEnvironment;
   cycle: number;
   scratchpad: string;
   nextFocus: string;
@@ -142,6 +146,16 @@ export interface RunStatusView {
   incidents?: RefIncident[];
   /** The run's disk use as last measured (after the latest cycle's tidy step); absent before the first. */
   disk?: DiskUse;
+  /** The run's dependency setup (absent before it ran, and in runs started before it existed). */
+  environment?: RunEnvironment;
+}
+
+/** The setup command the run chose for its base commit (null: none), how it was chosen, and its log on the host. */
+export interface RunEnvironment {
+  command: string | null;
+  /** 'input' (the run's `setup`), or the ecosystem detected from the lockfiles ('npm', 'uv'...). */
+  source: string | null;
+  log: string | null;
 }
 
 // ---------------------------------------------------------------------------

@@ -17,4 +17,6 @@ export const PATCHES = {
   continuousVerification: 'continuous-verification',
   /** v0.2.0: a worker repeating the same call or failure is warned once, then stopped as stuck (lib/stuck.ts). */
   stuckAgents: 'stuck-agents',
+  /** v0.2.0: the run's first phase installs the project's dependencies (setup) before any agent starts. */
+  environmentSetup: 'environment-setup',
 } as const;

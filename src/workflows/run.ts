@@ -47,6 +47,7 @@ import {
   type PlannerResult,
   type RunCarry,
   type RunContext,
+  type RunEnvironment,
   type RunInput,
   type RunResult,
   type RunStatus,
@@ -90,6 +91,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   let status: RunStatus = 'running';
   let lastVerdict: Verdict | null = carry?.cycles.at(-1)?.verdict ?? null;
   let lastReceipt: Receipt | null = carry?.cycles.at(-1)?.receipt ?? null;
+  let environment: RunEnvironment | undefined = carry?.environment;
   // Shared refs moved behind longrun's back and restored: the hub's log, as the last activity that read it said.
   let incidents: RefIncident[] = carry?.cycles.at(-1)?.incidents ?? [];
   // The run's disk use as the latest tidy step measured it (a cycle whose tidy failed has none).
@@ -186,6 +188,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       checks: checks.checks,
       incidents,
       ...(disk ? { disk } : {}),
+      ...(environment ? { environment } : {}),
     };
   });
   // The cycle's phases, in order: prepare (first cycle only) → plan → verify → judge → publish → tidy, then the outcome.
@@ -296,6 +299,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   return continueAsNew<typeof autonomousRun>(input, {
     run,
     hub,
+    ...(environment ? { environment } : {}),
     cycle: cycle + 1,
     scratchpad: judged.verdict.scratchpad,
     nextFocus: judged.verdict.nextFocus,
@@ -320,9 +324,23 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       activitiesFor(run.limits).run.prepareHub({ runId, repo: run.repo, base: run.base ?? undefined }),
     );
     upsertMemo({ promptsHash: run.promptsHash, models: run.models, limits: run.limits });
+    if (patched(PATCHES.environmentSetup)) {
+      setCurrentDetails('preparing: installing the dependencies');
+      const env = await userErrorsAsOwn(() =>
+        activitiesFor(run.limits).setup.prepareEnvironment({
+          runId,
+          commit: hub.baseCommit,
+          setup: run.setup,
+          setupKey: run.setupKey,
+        }),
+      );
+      environment = { command: env.command, source: env.source, log: env.log };
+      upsertMemo({ environment });
+    }
     return {
       run,
       hub,
+      ...(environment ? { environment } : {}),
       cycle: 1,
       scratchpad: '',
       nextFocus: '',

@@ -11,6 +11,7 @@ export const WORKSPACE_ERRORS = {
   invalidTestCommand: 'InvalidTestCommand', // non-retryable: an empty test command
   publishRejected: 'PublishRejected', // non-retryable: the user's repo refused the branch
   sandboxUnavailable: 'SandboxUnavailable', // non-retryable: LONGRUN_SANDBOX invalid, or bubblewrap required and broken
+  setupFailed: 'SetupFailed', // non-retryable: the run's setup command (given or detected) failed on the base commit
   integrationContention: 'IntegrationContention', // retryable: the target moved on every CAS attempt
 } as const;
 

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { paths } from '../config';
 import type { Receipt } from '../core/types';
+import type { Redact } from '../core/redact';
 import { execCommand } from '../tools/exec';
 import { gitDirs } from '../tools/git';
 import { sandboxSettingsFromEnv, type SandboxSettings, SandboxUnavailableError } from '../tools/sandbox';
@@ -10,6 +11,7 @@ import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { resolveCommit } from './git';
 import { requireHub, targetTip } from './hub';
 import { checkTarget } from './guard';
+import { materializeEnvironment, readCheckoutEnvironment, SetupFailedError } from './environment';
 import { headRef, tailText, targetBranch } from './names';
 import { addWorktree, removeWorktree, withTaskLock } from './worktree';
 
@@ -47,6 +49,8 @@ export interface RunnerOptions {
   sandbox?: SandboxSettings;
   /** The worker's environment, which the command's allow-list is taken from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Applied to a setup log written for a new environment key. */
+  redact?: Redact;
 }
 
 /**
@@ -73,6 +77,7 @@ export async function runCommand(
       throw nonRetryable(WORKSPACE_ERRORS.sandboxUnavailable, (err as Error).message);
     }
     const dirs = await gitDirs(cwd);
+    const prepared = dirs ? await readCheckoutEnvironment(dirs.gitDir) : null;
     const result = await execCommand(command, {
       cwd,
       timeoutMs,
@@ -80,7 +85,8 @@ export async function runCommand(
       sourceEnv: env,
       sandbox,
       // git works in the checkout, but only the checkout is writable.
-      readOnly: dirs ? [...new Set([dirs.gitDir, dirs.commonDir])] : [],
+      readOnly: dirs ? [...new Set([dirs.gitDir, dirs.commonDir, ...(prepared ? [prepared.dir] : [])])] : [],
+      extraEnv: prepared?.env,
       // The private HOME and TMPDIR go away with the checkout's git directory.
       privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,
       headBytes: 0,
@@ -134,6 +140,26 @@ export async function verifyTarget({
   return withTaskLock(dir, async () => {
     try {
       await addWorktree(hubPath, dir, { commit: sha });
+      // The run's dependencies, as the agents' workspaces have them (set up here for a key new to this host).
+      const setup = await materializeEnvironment({ home, runId, hubPath, checkout: dir, ...runner }).then(
+        () => null,
+        (err: unknown) => {
+          if (err instanceof SetupFailedError) return err.message;
+          throw err;
+        },
+      );
+      if (setup !== null) {
+        // The commit's dependencies do not install: it cannot pass, and the receipt says why.
+        return {
+          commit: sha,
+          command: testCommand,
+          exitCode: null,
+          passed: false,
+          timedOut: false,
+          durationMs: 0,
+          outputTail: setup,
+        };
+      }
       const timeout = timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
       const outcome = await runCommand(testCommand, dir, timeout, cancellationSignal(), runner);
       if (outcome.cancelled)

@@ -2,6 +2,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { paths } from '../config';
 import type { WorkspaceInfo } from '../core/types';
+import type { Redact } from '../core/redact';
+import { materializeEnvironment, SetupFailedError } from './environment';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { git, gitOut, resolveCommit, UNTRUSTED } from './git';
 import { hubExists, requireHub, targetTip } from './hub';
@@ -135,13 +137,23 @@ export interface OpenWorkspaceInput {
   runId: string;
   taskId: string;
   readOnly?: boolean;
+  /** The worker's environment and redactor, for a setup this host has not run yet (environment.ts). */
+  env?: NodeJS.ProcessEnv;
+  redact?: Redact;
 }
 
 /**
  * A workspace on `task/<taskId>` from the target tip, or a detached read-only checkout of the tip
  * for planners. Idempotent; resumes from the task branch when the hub already has it.
  */
-export async function openWorkspace({ home, runId, taskId, readOnly }: OpenWorkspaceInput): Promise<WorkspaceInfo> {
+export async function openWorkspace({
+  home,
+  runId,
+  taskId,
+  readOnly,
+  env,
+  redact,
+}: OpenWorkspaceInput): Promise<WorkspaceInfo> {
   const hubPath = await requireHub(home, runId);
   const wt = paths.worktree(home, runId, taskId);
   return taskLocks.run(wt, async () => {
@@ -154,10 +166,24 @@ export async function openWorkspace({ home, runId, taskId, readOnly }: OpenWorks
         return { path: wt, branch: targetBranch(runId), baseCommit: head, readOnly: true };
       }
       await addWorktree(hubPath, wt, { commit: tip });
+      await linkDependencies({ home, runId, hubPath, checkout: wt, env, redact });
       return { path: wt, branch: targetBranch(runId), baseCommit: tip, readOnly: true };
     }
-    if (state?.kind !== 'task') await addTaskWorktree(hubPath, wt, branch, tip);
+    if (state?.kind !== 'task') {
+      await addTaskWorktree(hubPath, wt, branch, tip);
+      await linkDependencies({ home, runId, hubPath, checkout: wt, env, redact });
+    }
     return infoFor(wt, branch, tip);
+  });
+}
+
+/**
+ * The run's prepared dependencies in a new checkout. A setup that fails for this checkout's key (a lockfile the task
+ * branch changed) leaves it without them: the agent's commands show what is missing, and verification says why.
+ */
+async function linkDependencies(ctx: Parameters<typeof materializeEnvironment>[0]): Promise<void> {
+  await materializeEnvironment(ctx).catch((err: unknown) => {
+    if (!(err instanceof SetupFailedError)) throw err;
   });
 }
 

@@ -29,7 +29,7 @@ export async function makeDir(prefix: string): Promise<string> {
 }
 
 /** A user repository with one commit holding `files`, on branch main. */
-export async function makeUserRepo(root: string, files: Record<string, string>): Promise<string> {
+export async function makeUserRepo(root: string, files: Record<string, string | Buffer>): Promise<string> {
   const repo = path.join(root, 'user-repo');
   await fs.mkdir(repo, { recursive: true });
   await userGit(repo, 'init', '--quiet', '-b', 'main');
@@ -52,7 +52,7 @@ export interface Fixture {
 }
 
 export async function fixture(
-  files: Record<string, string> = { 'README.md': '# demo\n' },
+  files: Record<string, string | Buffer> = { 'README.md': '# demo\n' },
   integrator?: Integrator,
 ): Promise<Fixture> {
   const root = await makeDir('fx');

@@ -1,7 +1,7 @@
 /**
  * `longrun run` — check a run's input locally, start `autonomousRun`, and watch it.
  *
- *   longrun run --repo PATH|URL --goal TEXT [--input-file run.json] [--base REF] [--test-cmd CMD]
+ *   longrun run --repo PATH|URL --goal TEXT [--input-file run.json] [--base REF] [--test-cmd CMD] [--setup CMD]
  *               [--model ROLE=provider:model …] [--guidance TEXT] [--model-calls activity|local]
  *               [--max-agents N] [--max-depth N] [--max-tasks-per-planner N] [--max-cycles N] [--max-cost-usd X|none] …
  *               [--id ID] [--detach] [--json] [--no-key-check]
@@ -62,6 +62,11 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--base <ref>', "branch, tag or commit the run starts from (default: the repository's HEAD)")
     .option('--test-cmd <cmd>', 'shell command that verifies the work each cycle, e.g. "npm test"')
+    .option(
+      '--setup <cmd>',
+      'command that installs the dependencies once, with network, before any agent starts, e.g. "npm ci" ' +
+        '(default: detected from the lockfiles; "" for none)',
+    )
     .option(
       '--model <role=provider:model>',
       'model for a role (repeatable), e.g. worker=anthropic:claude-haiku-4-5',

@@ -17,6 +17,7 @@ export interface RunFlags {
   goal?: string;
   base?: string;
   testCmd?: string;
+  setup?: string;
   model?: string[];
   guidance?: string;
   modelCalls?: string;
@@ -196,6 +197,7 @@ export function buildRunInput(
   if (flags.goal !== undefined) set('goal', flags.goal);
   if (flags.base !== undefined) set('base', flags.base);
   if (flags.testCmd !== undefined) set('testCommand', flags.testCmd);
+  if (flags.setup !== undefined) set('setup', flags.setup);
   if (flags.guidance) set('guidance', flags.guidance);
   if (flags.modelCalls !== undefined) set('modelCalls', flags.modelCalls);
   if (Object.keys(models).length) {
@@ -220,6 +222,7 @@ const FLAG_OF: Array<[RegExp, string]> = [
   [/^goal\b/, '--goal'],
   [/^base\b/, '--base'],
   [/^testCommand\b/, '--test-cmd'],
+  [/^setup\b/, '--setup'],
   [/^guidance\b/, '--guidance'],
   [/^modelCalls\b/, '--model-calls'],
   [/^models\b(\.\w+)*/, '--model'],
