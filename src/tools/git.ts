@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ToolArgs } from './schemas';
 import { confinePath, workspaceRoot } from './confine';
@@ -70,12 +71,26 @@ export async function gitListFiles(root: string, relDir: string): Promise<string
   return [...new Set(out.stdout.split('\0').filter(Boolean))];
 }
 
-/** The worktree's git dir and common dir (objects, refs); they differ for linked worktrees. */
-export async function gitDirs(root: string): Promise<{ gitDir: string; commonDir: string } | undefined> {
+/**
+ * The worktree's git dir and common dir (objects, refs; they differ for linked worktrees), and the object dirs it
+ * borrows through `objects/info/alternates` (a workspace borrows the hub's): a sandbox must let git read those, or
+ * `git log` fails where the hub is hidden (under the sandbox's private /tmp).
+ */
+export async function gitDirs(
+  root: string,
+): Promise<{ gitDir: string; commonDir: string; borrowed: string[] } | undefined> {
   const out = await git(root, ['rev-parse', '--absolute-git-dir', '--git-common-dir']).catch(() => undefined);
   if (!out || out.code !== 0) return undefined;
   const [gitDir, common] = out.stdout.trim().split('\n');
-  return { gitDir, commonDir: path.resolve(root, common ?? gitDir) };
+  const commonDir = path.resolve(root, common ?? gitDir);
+  const alternates = await fs.readFile(path.join(commonDir, 'objects', 'info', 'alternates'), 'utf8').catch(() => '');
+  const borrowed = alternates
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => path.resolve(commonDir, 'objects', l))
+    .filter((dir) => existsSync(dir));
+  return { gitDir, commonDir, borrowed };
 }
 
 export async function gitDiffTool(args: ToolArgs<'git_diff'>, ctx: ToolContext): Promise<ToolOutcome> {

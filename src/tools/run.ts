@@ -56,8 +56,9 @@ async function runCommandTool(args: ToolArgs<'run_command'>, ctx: ToolContext): 
     // is bound writable for a workspace whose `.git` lives elsewhere; a shared common dir (a linked worktree's refs
     // and objects, the hub's) never is: other tasks' branches and the target live there.
     writable: dirs ? [dirs.gitDir] : [],
-    // The run's prepared dependencies (symlinked into the workspace) are readable, never writable.
-    readOnly: prepared ? [prepared.dir] : [],
+    // The hub's objects the workspace borrows, and the run's prepared dependencies (symlinked into the workspace), are
+    // readable, never writable.
+    readOnly: [...(dirs?.borrowed ?? []), ...(prepared ? [prepared.dir] : [])],
     extraEnv: prepared?.env,
     protect: dirs ? gitProtected([dirs.gitDir]) : [],
     privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,

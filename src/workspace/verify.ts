@@ -85,7 +85,9 @@ export async function runCommand(
       sourceEnv: env,
       sandbox,
       // git works in the checkout, but only the checkout is writable.
-      readOnly: dirs ? [...new Set([dirs.gitDir, dirs.commonDir, ...(prepared ? [prepared.dir] : [])])] : [],
+      readOnly: dirs
+        ? [...new Set([dirs.gitDir, dirs.commonDir, ...dirs.borrowed, ...(prepared ? [prepared.dir] : [])])]
+        : [],
       extraEnv: prepared?.env,
       // The private HOME and TMPDIR go away with the checkout's git directory.
       privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,

@@ -109,7 +109,13 @@ describe('longrun run / status / pause / resume / replan / stop / watch / report
       resultBranch: `longrun/${id}`,
     });
     expect(['preparing', 'planning']).toContain(running.phase);
-    expect(running.tasks).toEqual({ running: expect.any(Number), merged: expect.any(Number), failed: 0, abandoned: 0 });
+    expect(running.tasks).toEqual({
+      running: expect.any(Number),
+      merged: expect.any(Number),
+      failed: 0,
+      abandoned: 0,
+      notAttempted: 0,
+    });
     const human = await longrun(['status', id], cli);
     expect(human.stdout).toMatch(new RegExp(`^${id}  running paused  cycle 1 · `, 'm'));
     expect(human.stdout).toContain(`web UI: http://localhost:8233/namespaces/default/workflows/${id}`);
