@@ -251,7 +251,7 @@ describe.each([
     if (sandbox === 'bwrap') {
       expect(incidentsOf(result)).toEqual([]);
       expect(resultsOfA('hub-by-path').find((t) => t.startsWith('$ '))).toMatch(
-        /Read-only file system|Permission denied|unable to/i,
+        /Read-only file system|Permission denied|unable to|not a git repository/i,
       );
       return;
     }
