@@ -7,7 +7,7 @@ import { paths } from '../../src/config';
 import { createSampleRepo } from '../../src/demo/sample-repo';
 import { startDevServer, type DevServer } from '../../src/dev/dev-server';
 import type { SimRequest, SimResponse } from '../../src/sim';
-import { ArtifactStore } from '../../src/store/artifacts';
+import { ArtifactStore, TranscriptArchive } from '../../src/store/artifacts';
 import type { RunResult } from '../../src/workflows/definitions';
 import { taskBranch } from '../../src/workspace/names';
 import { startHarness, TEST_MODELS, type Harness } from '../helpers/harness';
@@ -155,9 +155,13 @@ describe('compactions across continue-as-new (server suggests continue-as-new af
     for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${worker}"` })) runs += wf ? 1 : 0;
     expect(runs).toBeGreaterThan(2); // the worker continued as new between its compactions
 
+    // The tidy step after the cycle archives finished transcripts (.jsonl.gz): read an entry live or archived.
     const store = new ArtifactStore(paths.artifacts(h.home));
-    const first = await store.readEntry(`${worker}#1`, 1);
-    const second = await store.readEntry(`${worker}#2`, 1);
+    const archive = new TranscriptArchive(store);
+    const entry = async (id: string, index: number) =>
+      store.readEntry(id, index).catch(async () => (await archive.read(id))[index]);
+    const first = await entry(`${worker}#1`, 1);
+    const second = await entry(`${worker}#2`, 1);
     // Each compaction wrote its own transcript: the task verbatim plus the summary made at that compaction.
     expect(first.content).toContain('# Your task: Write the step notes');
     expect(first.content).toContain(`Summary ${COMPACT_AT[0]}:`);
@@ -165,8 +169,8 @@ describe('compactions across continue-as-new (server suggests continue-as-new af
     expect(second.content).toContain('# Your task: Write the step notes');
     expect(second.content).toContain(`Summary ${COMPACT_AT[1]}:`);
     // The first compacted transcript went on growing after it was made and was never overwritten.
-    expect((await store.readEntry(`${worker}#1`, 2)).role).toBe('assistant');
-    expect(await store.readEntry(`${worker}#compactor1`, 0)).toBeTruthy();
-    expect(await store.readEntry(`${worker}#compactor2`, 0)).toBeTruthy();
+    expect((await entry(`${worker}#1`, 2)).role).toBe('assistant');
+    expect(await entry(`${worker}#compactor1`, 0)).toBeTruthy();
+    expect(await entry(`${worker}#compactor2`, 0)).toBeTruthy();
   });
 });
