@@ -98,6 +98,8 @@ describe('leftovers of a crashed worker process', () => {
     await fs.writeFile(path.join(dir, 'half-checked-out'), '');
     const receipt = await fx.acts.verifyTarget({ runId, testCommand: 'sh test.sh' });
     expect(receipt.passed).toBe(true);
-    expect(await fs.readdir(path.join(fx.home, 'worktrees', safeName(runId)))).toEqual([]);
+    // The checkout is gone, and so is the run's workspace directory once nothing is left in it.
+    await expect(fs.access(dir)).rejects.toThrow();
+    expect(await fs.readdir(path.join(fx.home, 'worktrees', safeName(runId))).catch(() => [])).toEqual([]);
   });
 });
