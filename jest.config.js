@@ -5,8 +5,6 @@ module.exports = {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // test/faults/crash.test.ts kills the worker 10 times (about two minutes); `npm run test:faults` runs its long
   // version (20 kills).
-  // test/upgrade runs with `npm run test:upgrade`: it fails on the merged v0.2.0 code (issue #14 stays open).
-  testPathIgnorePatterns: ['/node_modules/', '/test/upgrade/'],
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   testTimeout: 120000,

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { paths } from '../config';
 import type { WorkspaceInfo } from '../core/types';
 import type { Redact } from '../core/redact';
+import { adoptLinkedWorktree } from './adopt';
 import { materializeEnvironment, SetupFailedError } from './environment';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { git, gitOut, resolveCommit, UNTRUSTED } from './git';
@@ -41,9 +42,15 @@ export interface WorktreeState {
 
 /** Reads a workspace's state from files only (no git process): it sits on the hot integration path. */
 export async function readWorktree(hubPath: string, wt: string): Promise<WorktreeState | null> {
+  const gitdir = path.join(wt, '.git');
+  const marker = await fs.readFile(path.join(gitdir, READY), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    // `.git` is a file: a linked worktree of longrun v0.1.0, found in flight after an upgrade.
+    if (err.code === 'ENOTDIR') return adoptLinkedWorktree(hubPath, wt, READY);
+    return null;
+  });
+  if (marker === null) return null;
   try {
-    const gitdir = path.join(wt, '.git');
-    const ready = JSON.parse(await fs.readFile(path.join(gitdir, READY), 'utf8')) as { kind?: string; hub?: string };
+    const ready = JSON.parse(marker) as { kind?: string; hub?: string };
     if (ready.hub !== path.resolve(hubPath) || (ready.kind !== 'task' && ready.kind !== 'checkout')) return null;
     const head = (await fs.readFile(path.join(gitdir, 'HEAD'), 'utf8')).trim();
     return {
