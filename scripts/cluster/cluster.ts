@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { registerSearchAttributes, serverAnswers } from '../../src/dev/dev-server';
+import { registerSearchAttributes, serverAnswers, stopProcessGroup } from '../../src/dev/dev-server';
 import { findTemporalCli } from '../../src/dev/temporal-cli';
 import { ensureServerBinaries, type ServerBinaries } from './build';
 import {
@@ -95,7 +95,7 @@ export async function startTemporalCluster(opts: ClusterOptions = {}): Promise<T
     const address = `127.0.0.1:${ports.frontend}`;
     log(`Temporal server v${TEMPORAL_SERVER_VERSION} on ${address}, ${state.shards} history shards`);
     const server = startServer(binaries.server, configFile, path.join(dir, 'server.log'));
-    stops.push(() => stopServer(server));
+    stops.push(() => stopProcessGroup(server, 30_000));
     await waitForFrontend(address, server, path.join(dir, 'server.log'));
     await registerNamespace(address);
     const cli = await findTemporalCli({ log });
@@ -237,20 +237,4 @@ async function retry(fn: () => Promise<void>, what: string): Promise<void> {
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const kill = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, sig);
-    } catch {
-      // already gone
-    }
-  };
-  kill('SIGTERM');
-  const timer = setTimeout(() => kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
 }

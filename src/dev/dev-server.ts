@@ -95,14 +95,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     await waitForServer(address, opts.startTimeoutMs ?? 60_000, exited);
     await registerSearchAttributes(opts.cli, address, namespace);
   } catch (err) {
-    await stopProcess(child);
+    await stopProcessGroup(child);
     throw err;
   }
   return {
     address,
     uiUrl: uiPort ? `http://${ip === '0.0.0.0' ? 'localhost' : ip}:${uiPort}` : null,
     pid: child.pid!,
-    stop: () => stopProcess(child),
+    stop: () => stopProcessGroup(child),
   };
 }
 
@@ -152,7 +152,8 @@ export async function registerSearchAttributes(cli: string, address: string, nam
   }
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+/** SIGTERM to the child's process group, SIGKILL after `graceMs`; resolves when the child has exited. */
+export async function stopProcessGroup(child: ChildProcess, graceMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const kill = (sig: NodeJS.Signals) => {
@@ -163,7 +164,7 @@ async function stopProcess(child: ChildProcess): Promise<void> {
     }
   };
   kill('SIGTERM');
-  const timer = setTimeout(() => kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }

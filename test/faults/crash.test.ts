@@ -24,7 +24,7 @@ import {
 } from './helpers/runs';
 import { killEveryKthRequest, type ProgressKills } from './helpers/kills';
 import { retryingTools } from './helpers/scenarios';
-import { WorkerProcess } from './helpers/worker-process';
+import { WorkerProcess, workerEnv } from './helpers/worker-process';
 
 /**
  * Worker crashes: the worker is a real `longrun worker` child process; it is killed with SIGKILL (its whole process
@@ -80,18 +80,9 @@ describe('worker crashes (kill -9 of a child worker process, restarted each time
     logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-faults-log-'));
     worker = new WorkerProcess(
       {
-        ...process.env,
-        ...sim.env,
+        ...workerEnv({ address: env.address, sim, home, taskQueue: uniqueTaskQueue('crash'), hostId: 'crash-host' }),
         OPENAI_API_KEY: 'sk-test-openai-crash',
         ANTHROPIC_API_KEY: 'sk-ant-test-crash',
-        TEMPORAL_ADDRESS: env.address,
-        LONGRUN_HOME: home,
-        LONGRUN_TASK_QUEUE: uniqueTaskQueue('crash'),
-        LONGRUN_HOST_ID: 'crash-host',
-        LONGRUN_SANDBOX: 'off',
-        LONGRUN_LOG_LEVEL: 'WARN',
-        // The bundle the global setup built: a restart then takes seconds, not a webpack build.
-        LONGRUN_WORKFLOW_BUNDLE: process.env.LONGRUN_TEST_WORKFLOW_BUNDLE,
       },
       path.join(logDir, 'worker.log'),
     );

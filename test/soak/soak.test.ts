@@ -14,7 +14,7 @@ import type { RunInput, RunResult } from '../../src/workflows/definitions';
 import { installRuntime } from '../../src/workers/runtime';
 import { duplicates, git, report, rmrf, sampleRepo, startRunWithCli, taskTrailers } from '../faults/helpers/runs';
 import { retryingTools } from '../faults/helpers/scenarios';
-import { WorkerProcess } from '../faults/helpers/worker-process';
+import { WorkerProcess, workerEnv } from '../faults/helpers/worker-process';
 import { temporalCli, uniqueTaskQueue } from '../helpers/temporal';
 import { checkoutPrevious, type ReleaseCheckout } from '../upgrade/helpers/release';
 
@@ -176,25 +176,12 @@ describe('soak: a compressed week (cycles, compactions, continue-as-new, kills, 
     };
     sim = await startSimulator({ scenario });
 
-    const { LONGRUN_WORKFLOW_BUNDLE: _ignored, ...inherited } = process.env;
-    const common: NodeJS.ProcessEnv = {
-      ...inherited,
-      ...sim.env,
-      TEMPORAL_ADDRESS: server.address,
-      LONGRUN_HOME: home,
-      LONGRUN_TASK_QUEUE: uniqueTaskQueue('soak'),
-      LONGRUN_HOST_ID: 'soak-host',
-      LONGRUN_SANDBOX: 'off',
-      LONGRUN_LOG_LEVEL: 'WARN',
-    };
-    current = new WorkerProcess(
-      { ...common, LONGRUN_WORKFLOW_BUNDLE: process.env.LONGRUN_TEST_WORKFLOW_BUNDLE },
-      path.join(dir, 'worker-current.log'),
-    );
+    const common = { address: server.address, sim, home, taskQueue: uniqueTaskQueue('soak'), hostId: 'soak-host' };
+    current = new WorkerProcess(workerEnv(common), path.join(dir, 'worker-current.log'));
     if (UPGRADE) {
       release = checkoutPrevious();
       worker = new WorkerProcess(
-        { ...common, LONGRUN_FROM_SOURCE: '1' },
+        { ...workerEnv({ ...common, bundle: false }), LONGRUN_FROM_SOURCE: '1' },
         path.join(dir, `worker-${release.version}.log`),
         release.root,
       );

@@ -20,7 +20,7 @@ import {
   treeContents,
 } from '../faults/helpers/runs';
 import { retryingTools, who } from '../faults/helpers/scenarios';
-import { WorkerProcess } from '../faults/helpers/worker-process';
+import { WorkerProcess, workerEnv } from '../faults/helpers/worker-process';
 import { startHarness, type Harness } from '../helpers/harness';
 import { testEnv, uniqueTaskQueue } from '../helpers/temporal';
 import { checkoutPrevious, type ReleaseCheckout } from './helpers/release';
@@ -73,27 +73,14 @@ describe('upgrade under a running run (previous release -> current worker, mid-c
     sim = await startSimulator({ scenario: swap.scenario });
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-upgrade-home-'));
     logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-upgrade-log-'));
-    const { LONGRUN_WORKFLOW_BUNDLE: _ignored, ...inherited } = process.env;
-    const common: NodeJS.ProcessEnv = {
-      ...inherited,
-      ...sim.env,
-      TEMPORAL_ADDRESS: env.address,
-      LONGRUN_HOME: home,
-      LONGRUN_TASK_QUEUE: uniqueTaskQueue('upgrade'),
-      LONGRUN_HOST_ID: 'upgrade-host',
-      LONGRUN_SANDBOX: 'off',
-      LONGRUN_LOG_LEVEL: 'WARN',
-    };
+    const common = { address: env.address, sim, home, taskQueue: uniqueTaskQueue('upgrade'), hostId: 'upgrade-host' };
     // The previous release runs from its sources and bundles its own workflow code at start, as its release would.
     previous = new WorkerProcess(
-      { ...common, LONGRUN_FROM_SOURCE: '1' },
+      { ...workerEnv({ ...common, bundle: false }), LONGRUN_FROM_SOURCE: '1' },
       path.join(logDir, `worker-${release.version}.log`),
       release.root,
     );
-    current = new WorkerProcess(
-      { ...common, LONGRUN_WORKFLOW_BUNDLE: process.env.LONGRUN_TEST_WORKFLOW_BUNDLE },
-      path.join(logDir, 'worker-current.log'),
-    );
+    current = new WorkerProcess(workerEnv(common), path.join(logDir, 'worker-current.log'));
     reference = await startHarness(env, scenario());
   });
 

@@ -5,6 +5,34 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /**
+ * The environment of a longrun worker child in a fault test: this process's, the simulator's keys and URLs, a state
+ * dir and task queue of its own, no sandbox, warnings only, and the workflow bundle the global setup built (a restart
+ * then takes seconds, not a webpack build). `bundle: false` leaves the bundle out, for another release that bundles
+ * its own workflow code.
+ */
+export function workerEnv(o: {
+  address: string;
+  sim: { env: Record<string, string> };
+  home: string;
+  taskQueue: string;
+  hostId: string;
+  bundle?: boolean;
+}): NodeJS.ProcessEnv {
+  const { LONGRUN_WORKFLOW_BUNDLE: _inherited, ...inherited } = process.env;
+  return {
+    ...inherited,
+    ...o.sim.env,
+    TEMPORAL_ADDRESS: o.address,
+    LONGRUN_HOME: o.home,
+    LONGRUN_TASK_QUEUE: o.taskQueue,
+    LONGRUN_HOST_ID: o.hostId,
+    LONGRUN_SANDBOX: 'off',
+    LONGRUN_LOG_LEVEL: 'WARN',
+    ...(o.bundle === false ? {} : { LONGRUN_WORKFLOW_BUNDLE: process.env.LONGRUN_TEST_WORKFLOW_BUNDLE }),
+  };
+}
+
+/**
  * `node bin/longrun.js worker` as a real child process, in its own process group, so a test can kill -9 it like a
  * crashing host and start it again. stdout/stderr of every incarnation go to one log file (the secrets scan reads it).
  */
