@@ -1,12 +1,13 @@
+import type { Context } from '@temporalio/activity';
 import type { LongrunConfig } from '../config';
 import type { Redact } from '../core/redact';
 import type { ChatMessage, ModelCallInput, ModelCallResult, ProviderName, ToolCall } from '../core/types';
-import { callContext } from '../models/activity-context';
 import { classifyModelError } from '../models/errors';
 import { ProviderLimiter } from '../models/limiter';
 import { costOf } from '../models/pricing';
 import { createProvider, type ModelProvider } from '../models/providers';
 import type { ArtifactStore } from '../store/artifacts';
+import { activityContext, heartbeating } from './heartbeat';
 
 /** Longest reply text returned inline; the full text is in the transcript. */
 export const TEXT_PREVIEW_CHARS = 2_000;
@@ -81,82 +82,89 @@ export function createModelActivities(deps: ModelActivityDeps) {
    * it) and returns a small result for workflow history.
    */
   async function callModel(input: ModelCallInput): Promise<ModelCallResult> {
-    const ctx = callContext();
+    const ctx = activityContext();
     const { role, model } = input;
     const errCtx = { role, provider: model.provider, model: model.model };
     const messages: ChatMessage[] = await deps.store.read(input.transcript);
     let phase = 'queued';
-    const stopHeartbeats = ctx.keepAlive(() => ({ phase }));
-    try {
-      let client: ModelProvider;
-      try {
-        client = provider(model.provider);
-      } catch (err) {
-        throw classifyModelError(err, errCtx);
-      }
-      const release = await limiter.acquire(model.provider, ctx.signal);
-      phase = 'calling';
-      const started = Date.now();
-      // Leave a margin under the activity's own timeout, so a hung call fails as ours, classified.
-      const callTimeout = Math.max(1_000, Math.min(timeoutMs, (ctx.remainingMs ?? Infinity) - 5_000));
-      let completion;
-      try {
-        completion = await client.complete({
-          model,
-          messages,
-          tools: input.tools,
-          toolChoice: input.toolChoice,
-          signal: ctx.signal,
-          timeoutMs: callTimeout,
-          cacheKey: input.transcript.id,
+    return heartbeating(
+      async (signal) => {
+        let client: ModelProvider;
+        try {
+          client = provider(model.provider);
+        } catch (err) {
+          throw classifyModelError(err, errCtx);
+        }
+        const release = await limiter.acquire(model.provider, signal);
+        phase = 'calling';
+        const started = Date.now();
+        // Leave a margin under the activity's own timeout, so a hung call fails as ours, classified.
+        const callTimeout = Math.max(1_000, Math.min(timeoutMs, remainingMs(ctx) - 5_000));
+        let completion;
+        try {
+          completion = await client.complete({
+            model,
+            messages,
+            tools: input.tools,
+            toolChoice: input.toolChoice,
+            signal,
+            timeoutMs: callTimeout,
+            cacheKey: input.transcript.id,
+          });
+        } catch (err) {
+          if (signal?.aborted && signal.reason instanceof Error) throw signal.reason;
+          throw classifyModelError(err, errCtx);
+        } finally {
+          release();
+        }
+        const latencyMs = Date.now() - started;
+        phase = 'saving';
+        // Some compatible servers omit ids; the transcript needs them to pair results with calls.
+        const toolCalls = redact(
+          completion.toolCalls.map((c, i) => ({
+            ...c,
+            id: c.id || `call_${input.transcript.length}_${i}`,
+          })),
+        );
+        const text = redact(completion.text);
+        const reply: ChatMessage = {
+          role: 'assistant',
+          content: text,
+          ...(toolCalls.length ? { toolCalls } : {}),
+        };
+        const transcript = await deps.store.append(input.transcript.id, input.transcript.length, [reply]);
+        const usage = { ...completion.usage, costUsd: costOf(completion.usage, model.price) };
+        ctx?.log.info('model call', {
+          agentId: input.agentId,
+          role,
+          model: `${model.provider}:${model.model}`,
+          attempt: ctx?.info.attempt ?? 1,
+          latencyMs,
+          ...usage,
+          stopReason: completion.stopReason,
+          toolCalls: toolCalls.map((c) => c.name).join(','),
+          requestId: completion.requestId,
         });
-      } catch (err) {
-        if (ctx.signal?.aborted && ctx.signal.reason instanceof Error) throw ctx.signal.reason;
-        throw classifyModelError(err, errCtx);
-      } finally {
-        release();
-      }
-      const latencyMs = Date.now() - started;
-      phase = 'saving';
-      // Some compatible servers omit ids; the transcript needs them to pair results with calls.
-      const toolCalls = redact(
-        completion.toolCalls.map((c, i) => ({
-          ...c,
-          id: c.id || `call_${input.transcript.length}_${i}`,
-        })),
-      );
-      const text = redact(completion.text);
-      const reply: ChatMessage = {
-        role: 'assistant',
-        content: text,
-        ...(toolCalls.length ? { toolCalls } : {}),
-      };
-      const transcript = await deps.store.append(input.transcript.id, input.transcript.length, [reply]);
-      const usage = { ...completion.usage, costUsd: costOf(completion.usage, model.price) };
-      ctx.log('model call', {
-        agentId: input.agentId,
-        role,
-        model: `${model.provider}:${model.model}`,
-        attempt: ctx.attempt,
-        latencyMs,
-        ...usage,
-        stopReason: completion.stopReason,
-        toolCalls: toolCalls.map((c) => c.name).join(','),
-        requestId: completion.requestId,
-      });
-      return {
-        transcript,
-        text: preview(text),
-        toolCalls: workflowToolCalls(toolCalls, input.inlineArgumentsFor),
-        stopReason: completion.stopReason,
-        usage,
-        latencyMs,
-        ...(completion.requestId ? { requestId: completion.requestId } : {}),
-      };
-    } finally {
-      stopHeartbeats();
-    }
+        return {
+          transcript,
+          text: preview(text),
+          toolCalls: workflowToolCalls(toolCalls, input.inlineArgumentsFor),
+          stopReason: completion.stopReason,
+          usage,
+          latencyMs,
+          ...(completion.requestId ? { requestId: completion.requestId } : {}),
+        };
+      },
+      () => ({ phase }),
+    );
   }
 
   return { callModel };
+}
+
+/** Time left before the activity's start-to-close timeout; unbounded outside an activity. */
+function remainingMs(ctx: Context | undefined): number {
+  const info = ctx?.info;
+  if (!info?.startToCloseTimeoutMs) return Infinity;
+  return info.startToCloseTimeoutMs - (Date.now() - (info.currentAttemptScheduledTimestampMs ?? Date.now()));
 }

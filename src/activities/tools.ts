@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { paths, type LongrunConfig } from '../config';
 import { taskIdOf } from '../core/ids';
@@ -12,6 +11,7 @@ import { sandboxSettingsFromEnv, SandboxUnavailableError } from '../tools/sandbo
 import { checkTarget } from '../workspace/guard';
 import { hubExists } from '../workspace/hub';
 import { headRef, targetBranch } from '../workspace/names';
+import { activityContext, heartbeating } from './heartbeat';
 
 /**
  * The runTool activity: one tool call of an agent. It reads the call from the transcript (claim-check:
@@ -26,17 +26,6 @@ export const TOOL_ERRORS = {
   transcript: 'ToolCallNotFound', // the transcript entry or the call is missing: a bug or a lost artifact store
   sandbox: 'SandboxUnavailable', // bubblewrap is required (LONGRUN_SANDBOX auto or bwrap) but missing or broken here
 } as const;
-
-const HEARTBEAT_INTERVAL_MS = 2_000;
-
-/** The activity context when running under Temporal (or MockActivityEnvironment), else undefined (plain unit tests). */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
 
 export function createToolActivities(deps: {
   config: LongrunConfig;
@@ -72,7 +61,7 @@ export function createToolActivities(deps: {
     return call;
   }
 
-  async function execute(call: ToolCall, input: ToolCallInput, ctx: Context | undefined): Promise<ToolOutcome> {
+  async function execute(call: ToolCall, input: ToolCallInput): Promise<ToolOutcome> {
     if (call.argumentsError !== undefined) {
       return {
         ok: false,
@@ -92,35 +81,34 @@ export function createToolActivities(deps: {
         nonRetryable: true,
       });
     }
-    const heartbeat = ctx && !ctx.info.isLocal ? setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS) : undefined;
     try {
-      return await executeTool(call.name, call.arguments, input.workspace, {
-        signal: ctx?.cancellationSignal,
-        commandTimeoutMs: input.commandTimeoutMs,
-        sandbox,
-        env,
-        prepareEnvironment: async () => {
-          const hubPath = paths.hub(deps.config.home, input.runId);
-          const prepared = await materializeEnvironment({
-            home: deps.config.home,
-            runId: input.runId,
-            hubPath,
-            checkout: input.workspace.path,
-            env,
-            redact,
-          });
-          return prepared
-            ? `Dependencies ready (\`${prepared.command}\`, environment ${prepared.key}): ${prepared.outputs.join(', ') || 'no files'} linked into your workspace.`
-            : 'This run has no dependency setup (no lockfile detected and no "setup" given): nothing to install.';
-        },
-      });
+      return await heartbeating((signal) =>
+        executeTool(call.name, call.arguments, input.workspace, {
+          signal,
+          commandTimeoutMs: input.commandTimeoutMs,
+          sandbox,
+          env,
+          prepareEnvironment: async () => {
+            const hubPath = paths.hub(deps.config.home, input.runId);
+            const prepared = await materializeEnvironment({
+              home: deps.config.home,
+              runId: input.runId,
+              hubPath,
+              checkout: input.workspace.path,
+              env,
+              redact,
+            });
+            return prepared
+              ? `Dependencies ready (\`${prepared.command}\`, environment ${prepared.key}): ${prepared.outputs.join(', ') || 'no files'} linked into your workspace.`
+              : 'This run has no dependency setup (no lockfile detected and no "setup" given): nothing to install.';
+          },
+        }),
+      );
     } catch (err) {
       if (err instanceof SandboxUnavailableError) {
         throw ApplicationFailure.create({ type: TOOL_ERRORS.sandbox, message: err.message, nonRetryable: true });
       }
       throw err;
-    } finally {
-      clearInterval(heartbeat);
     }
   }
 
@@ -151,9 +139,8 @@ export function createToolActivities(deps: {
 
   return {
     async runTool(input: ToolCallInput): Promise<ToolCallResult> {
-      const ctx = activityContext();
       const call = await findCall(input);
-      let outcome = await execute(call, input, ctx);
+      let outcome = await execute(call, input);
       if (call.name === 'run_command') outcome = await guardAfterCommand(call, input, outcome);
       outcome = redact(outcome);
       const result: ChatMessage = {
@@ -165,7 +152,7 @@ export function createToolActivities(deps: {
       };
       await deps.store.writeEntry(input.transcriptId, input.resultIndex, result);
       // The result is on disk either way; a cancelled activity still reports as cancelled to Temporal.
-      if (ctx?.cancellationSignal.aborted) throw new CancelledFailure(`runTool ${call.name} cancelled`);
+      if (activityContext()?.cancellationSignal.aborted) throw new CancelledFailure(`runTool ${call.name} cancelled`);
       return { ok: outcome.ok, summary: outcome.summary, name: call.name };
     },
   };

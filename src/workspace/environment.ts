@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { heartbeating } from '../activities/heartbeat';
 import type { Redact } from '../core/redact';
 import { execCommand } from '../tools/exec';
 import { gitDirs } from '../tools/git';
 import { sandboxSettingsFromEnv, type SandboxSettings } from '../tools/sandbox';
-import { heartbeat } from './context';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { git } from './git';
 import { KeyedMutex } from './mutex';
@@ -221,24 +221,30 @@ async function readReady(dir: string): Promise<PreparedEnvironment | null> {
 
 async function withHostLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
   await fs.mkdir(path.dirname(lock), { recursive: true });
+  await heartbeating(
+    () => takeHostLock(lock),
+    () => ({ step: 'setup', waiting: lock }),
+  );
+  try {
+    return await work();
+  } finally {
+    await fs.rm(lock, { recursive: true, force: true });
+  }
+}
+
+async function takeHostLock(lock: string): Promise<void> {
   for (;;) {
     try {
       await fs.mkdir(lock);
       await fs.writeFile(path.join(lock, 'pid'), String(process.pid));
-      break;
+      return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // A holder that died (a killed worker) leaves its lock: take it over.
       const pid = Number(await fs.readFile(path.join(lock, 'pid'), 'utf8').catch(() => '0'));
       if (pid && !alive(pid)) await fs.rm(lock, { recursive: true, force: true });
       else await new Promise((resolve) => setTimeout(resolve, 200));
-      heartbeat({ step: 'setup', waiting: lock });
     }
-  }
-  try {
-    return await work();
-  } finally {
-    await fs.rm(lock, { recursive: true, force: true });
   }
 }
 
@@ -263,27 +269,25 @@ async function runSetup(ctx: SetupContext, plan: SetupPlan, key: string, dir: st
   const timeoutMs = ctx.timeoutMs ?? SETUP_TIMEOUT_MS;
   const dirs = await gitDirs(work);
   const started = Date.now();
-  const beat = setInterval(() => heartbeat({ step: 'setup', key, elapsedMs: Date.now() - started }), 5_000);
-  let result;
-  try {
-    // The agents' sandbox (no worker secrets: install scripts come from the agents' branches), but with network,
-    // and the key's directory writable.
-    result = await execCommand(plan.command, {
-      cwd: work,
-      timeoutMs,
-      sourceEnv,
-      sandbox: ctx.sandbox ?? sandboxSettingsFromEnv(sourceEnv),
-      network: true,
-      writable: [dir],
-      readOnly: dirs ? [...new Set([dirs.commonDir])] : [],
-      privateBase: path.join(dir, 'sandbox'),
-      extraEnv: env,
-      headBytes: 16_000,
-      tailBytes: 64_000,
-    });
-  } finally {
-    clearInterval(beat);
-  }
+  // The agents' sandbox (no worker secrets: install scripts come from the agents' branches), but with network,
+  // and the key's directory writable.
+  const result = await heartbeating(
+    () =>
+      execCommand(plan.command, {
+        cwd: work,
+        timeoutMs,
+        sourceEnv,
+        sandbox: ctx.sandbox ?? sandboxSettingsFromEnv(sourceEnv),
+        network: true,
+        writable: [dir],
+        readOnly: dirs ? [...new Set([dirs.commonDir])] : [],
+        privateBase: path.join(dir, 'sandbox'),
+        extraEnv: env,
+        headBytes: 16_000,
+        tailBytes: 64_000,
+      }),
+    () => ({ step: 'setup', key, elapsedMs: Date.now() - started }),
+  );
   const redact = ctx.redact ?? (<T>(value: T) => value);
   const output = redact(result.output);
   const log = path.join(dir, 'setup.log');

@@ -1,6 +1,6 @@
+import { heartbeating } from '../activities/heartbeat';
 import { paths } from '../config';
 import type { IntegrationResult } from '../core/types';
-import { withHeartbeat } from './context';
 import { clearConflictRecord, startConflictMerge, unresolvedConflicts } from './conflicts';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { gitOut, resolveCommit } from './git';
@@ -51,7 +51,7 @@ export async function integrateTask(integrator: Integrator, input: IntegrateInpu
   const wt = paths.worktree(home, runId, taskId);
 
   return withTaskLock(wt, () =>
-    withHeartbeat(
+    heartbeating(
       async (): Promise<IntegrationResult> => {
         const found = await checkTarget(hubPath, target, { detectedBy: 'integrate' });
         const incidents = [

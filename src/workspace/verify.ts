@@ -6,7 +6,7 @@ import type { Redact } from '../core/redact';
 import { execCommand } from '../tools/exec';
 import { gitDirs } from '../tools/git';
 import { sandboxSettingsFromEnv, type SandboxSettings, SandboxUnavailableError } from '../tools/sandbox';
-import { cancellationSignal, heartbeat } from './context';
+import { heartbeating } from '../activities/heartbeat';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { resolveCommit } from './git';
 import { requireHub, targetTip } from './hub';
@@ -26,7 +26,6 @@ import { addWorktree, removeWorktree, withTaskLock } from './worktree';
 export const DEFAULT_VERIFY_TIMEOUT_MS = 15 * 60_000;
 const OUTPUT_TAIL = 8_000;
 const KILL_GRACE_MS = 2_000;
-const HEARTBEAT_MS = 5_000;
 
 export interface VerifyInput extends RunnerOptions {
   home: string;
@@ -63,53 +62,60 @@ export async function runCommand(
   command: string,
   cwd: string,
   timeoutMs: number,
-  signal: AbortSignal,
   opts: RunnerOptions = {},
 ): Promise<CommandOutcome> {
-  const env = opts.env ?? process.env;
   const started = Date.now();
-  const beat = setInterval(() => heartbeat({ step: 'verify', elapsedMs: Date.now() - started }), HEARTBEAT_MS);
+  return heartbeating(
+    (signal) => runInSandbox(command, cwd, timeoutMs, signal, opts),
+    () => ({ step: 'verify', elapsedMs: Date.now() - started }),
+  );
+}
+
+async function runInSandbox(
+  command: string,
+  cwd: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  opts: RunnerOptions,
+): Promise<CommandOutcome> {
+  const env = opts.env ?? process.env;
+  let sandbox: SandboxSettings;
   try {
-    let sandbox: SandboxSettings;
-    try {
-      sandbox = opts.sandbox ?? sandboxSettingsFromEnv(env);
-    } catch (err) {
-      throw nonRetryable(WORKSPACE_ERRORS.sandboxUnavailable, (err as Error).message);
-    }
-    const dirs = await gitDirs(cwd);
-    const prepared = dirs ? await readCheckoutEnvironment(dirs.gitDir) : null;
-    const result = await execCommand(command, {
-      cwd,
-      timeoutMs,
-      signal,
-      sourceEnv: env,
-      sandbox,
-      // git works in the checkout, but only the checkout is writable.
-      readOnly: dirs
-        ? [...new Set([dirs.gitDir, dirs.commonDir, ...dirs.borrowed, ...(prepared ? [prepared.dir] : [])])]
-        : [],
-      extraEnv: prepared?.env,
-      // The private HOME and TMPDIR go away with the checkout's git directory.
-      privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,
-      headBytes: 0,
-      tailBytes: 4 * OUTPUT_TAIL,
-      killGraceMs: KILL_GRACE_MS,
-    }).catch((err: unknown) => {
-      if (err instanceof SandboxUnavailableError) throw nonRetryable(WORKSPACE_ERRORS.sandboxUnavailable, err.message);
-      throw err;
-    });
-    let tail = tailText(result.output, OUTPUT_TAIL);
-    if (result.timedOut) tail += `\n[longrun: killed after the ${timeoutMs} ms timeout]\n`;
-    return {
-      exitCode: result.exitCode,
-      timedOut: result.timedOut,
-      cancelled: result.aborted,
-      durationMs: result.durationMs,
-      output: tail,
-    };
-  } finally {
-    clearInterval(beat);
+    sandbox = opts.sandbox ?? sandboxSettingsFromEnv(env);
+  } catch (err) {
+    throw nonRetryable(WORKSPACE_ERRORS.sandboxUnavailable, (err as Error).message);
   }
+  const dirs = await gitDirs(cwd);
+  const prepared = dirs ? await readCheckoutEnvironment(dirs.gitDir) : null;
+  const result = await execCommand(command, {
+    cwd,
+    timeoutMs,
+    signal,
+    sourceEnv: env,
+    sandbox,
+    // git works in the checkout, but only the checkout is writable.
+    readOnly: dirs
+      ? [...new Set([dirs.gitDir, dirs.commonDir, ...dirs.borrowed, ...(prepared ? [prepared.dir] : [])])]
+      : [],
+    extraEnv: prepared?.env,
+    // The private HOME and TMPDIR go away with the checkout's git directory.
+    privateBase: dirs ? path.join(dirs.gitDir, 'longrun-sandbox') : undefined,
+    headBytes: 0,
+    tailBytes: 4 * OUTPUT_TAIL,
+    killGraceMs: KILL_GRACE_MS,
+  }).catch((err: unknown) => {
+    if (err instanceof SandboxUnavailableError) throw nonRetryable(WORKSPACE_ERRORS.sandboxUnavailable, err.message);
+    throw err;
+  });
+  let tail = tailText(result.output, OUTPUT_TAIL);
+  if (result.timedOut) tail += `\n[longrun: killed after the ${timeoutMs} ms timeout]\n`;
+  return {
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    cancelled: result.aborted,
+    durationMs: result.durationMs,
+    output: tail,
+  };
 }
 
 export async function verifyTarget({
@@ -163,7 +169,7 @@ export async function verifyTarget({
         };
       }
       const timeout = timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
-      const outcome = await runCommand(testCommand, dir, timeout, cancellationSignal(), runner);
+      const outcome = await runCommand(testCommand, dir, timeout, runner);
       if (outcome.cancelled)
         throw new CancelledFailure(`verification of ${sha} was cancelled; its processes were killed`);
       return {

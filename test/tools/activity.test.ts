@@ -11,8 +11,12 @@ import { ArtifactStore } from '../../src/store/artifacts';
 import { tempDir } from '../helpers/temporal';
 import { makeRepo, processesWith, removeDir, waitFor } from './fixtures';
 
-/** Quiet logger: the failures these tests provoke on purpose are logged by the SDK at WARN. */
-const mockEnv = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+/**
+ * A 3 s heartbeat timeout, as workflows give every tool call (one beat a second). Quiet logger: the failures these
+ * tests provoke on purpose are logged by the SDK at WARN.
+ */
+const mockEnv = () =>
+  new MockActivityEnvironment({ heartbeatTimeoutMs: 3_000 }, { logger: new DefaultLogger('ERROR') });
 
 describe('runTool activity', () => {
   let repo: string;
