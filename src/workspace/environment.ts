@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { paths, safeName } from '../config';
 import type { Redact } from '../core/redact';
 import { execCommand } from '../tools/exec';
 import { gitDirs } from '../tools/git';
@@ -163,6 +164,9 @@ export const envPaths = {
   run: (home: string, runId: string) => path.join(home, 'envs', runId.replace(/[^A-Za-z0-9._-]/g, '_')),
   config: (home: string, runId: string) => path.join(envPaths.run(home, runId), 'config.json'),
   key: (home: string, runId: string, key: string) => path.join(envPaths.run(home, runId), key),
+  /** Setup's output, in the artifact store: it outlives the caches, which go with the run. */
+  log: (home: string, runId: string, key: string) =>
+    path.join(paths.artifacts(home), 'setup', safeName(runId), `${key}.log`),
 };
 
 /** What a prepared key holds (its READY marker). */
@@ -286,14 +290,16 @@ async function runSetup(ctx: SetupContext, plan: SetupPlan, key: string, dir: st
   }
   const redact = ctx.redact ?? (<T>(value: T) => value);
   const output = redact(result.output);
-  const log = path.join(dir, 'setup.log');
+  const log = envPaths.log(ctx.home, ctx.runId, key);
+  await fs.mkdir(path.dirname(log), { recursive: true });
   await fs.writeFile(log, `$ ${plan.command}\n${output}`);
   const ok = result.exitCode === 0 && !result.timedOut;
   if (!ok) {
     const status = result.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)}s` : `exit ${result.exitCode}`;
     throw new SetupFailedError(
       `setup \`${plan.command}\` (${plan.source === 'input' ? 'the run\'s "setup"' : `detected: ${plan.source}`}) ` +
-        `failed: ${status}. Fix the command or pass "setup" (--setup; "" turns setup off). Output (tail):\n` +
+        `failed: ${status}. Fix the command or pass "setup" (--setup; "" turns setup off). Full output: ${log}. ` +
+        `Output (tail):\n` +
         tailText(output, LOG_TAIL),
     );
   }
@@ -407,7 +413,7 @@ export async function materializeEnvironment(
   return prepared;
 }
 
-/** Removes every environment of the run on this host. */
+/** Removes every environment of the run (its setup logs stay, in the artifact store). */
 export async function removeEnvironments(home: string, runId: string): Promise<void> {
   await fs.rm(envPaths.run(home, runId), { recursive: true, force: true, maxRetries: 3 });
 }

@@ -5,7 +5,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ScenarioFn, SimRequest, SimResponse, SimToolCallSpec } from '../../src/sim/types';
-import { statusQuery, type RunResult } from '../../src/workflows/definitions';
+import { workflowMetadataQuery } from '@temporalio/workflow';
+import type { StatusJson } from '../../src/cli/commands/status';
+import { envPaths } from '../../src/workspace/environment';
+import { statusQuery, type RunEnvironment, type RunResult } from '../../src/workflows/definitions';
+import { cleanEnv, longrun } from '../cli/helpers';
 import { npmProjectFiles, pythonProjectFiles } from '../helpers/dep-fixtures';
 import { startHarness, TEST_MODELS, type Harness } from '../helpers/harness';
 import { testEnv } from '../helpers/temporal';
@@ -20,6 +24,7 @@ import { who } from '../faults/helpers/scenarios';
  */
 
 const RUN_TIMEOUT_MS = 4 * 60_000;
+const OTHER_RUN = 'env-other-run';
 
 interface Project {
   name: string;
@@ -136,6 +141,9 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
   beforeAll(async () => {
     env = await testEnv();
     h = await startHarness(env, team(seen), { LONGRUN_SANDBOX: 'bwrap' });
+    // Another run's prepared environment on the same host: no run here may remove it.
+    fs.mkdirSync(envPaths.key(h.home, OTHER_RUN, 'k1'), { recursive: true });
+    fs.writeFileSync(path.join(envPaths.key(h.home, OTHER_RUN, 'k1'), 'READY'), '{}');
     await Promise.all(
       PROJECTS.map(async (p) => {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), `longrun-env-${p.name}-`));
@@ -184,11 +192,36 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
   it.each(PROJECTS.map((p) => [p.name]))('%s: the detected setup is in the memo and the status', async (name) => {
     const project = PROJECTS.find((p) => p.name === name)!;
     const handle = env.client.workflow.getHandle(runIds.get(name)!);
-    const memo = (await handle.describe()).memo as { environment?: { command: string; source: string } };
+    const memo = (await handle.describe()).memo as { environment?: RunEnvironment };
     expect(memo.environment?.command).toMatch(project.setupCommand);
     expect(memo.environment?.source).toBe(name);
     const status = await handle.query(statusQuery);
     expect(status.environment).toEqual(memo.environment);
+  });
+
+  it.each(PROJECTS.map((p) => [p.name]))(
+    "%s: setup's output is kept, and its path is in the Web UI details and `longrun status`",
+    async (name) => {
+      const runId = runIds.get(name)!;
+      const handle = env.client.workflow.getHandle(runId);
+      const { environment } = (await handle.describe()).memo as { environment: RunEnvironment };
+      // In the artifact store, not in the run's caches (gone with the run, below).
+      expect(environment.log).toBe(path.join(h.home, 'artifacts', 'setup', runId, path.basename(environment.log!)));
+      expect(fs.readFileSync(environment.log!, 'utf8').startsWith(`$ ${environment.command}\n`)).toBe(true);
+      const line = `setup: \`${environment.command}\` (detected: ${name}), log: ${environment.log}`;
+      expect((await handle.query(workflowMetadataQuery)).currentDetails).toContain(line);
+      const cli = cleanEnv({ TEMPORAL_ADDRESS: env.address });
+      const json = await longrun(['status', runId, '--json'], cli);
+      expect(json.code).toBe(0);
+      expect((JSON.parse(json.stdout) as StatusJson).environment).toEqual(environment);
+      const text = await longrun(['status', runId], cli);
+      expect(text.stdout).toContain(line);
+    },
+  );
+
+  it("caches go with the run that ends; another run's cache is untouched", () => {
+    for (const runId of runIds.values()) expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(false);
+    expect(fs.readFileSync(path.join(envPaths.key(h.home, OTHER_RUN, 'k1'), 'READY'), 'utf8')).toBe('{}');
   });
 
   it('a failing setup fails the run before any agent starts, with the command, exit code and output', async () => {
@@ -215,5 +248,9 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
     expect(cause.message).toContain('failed: exit 7');
     expect(cause.message).toMatch(/fetching\nE404 no-such-package/);
     expect(seen.filter((r) => r.text.includes(tag('broken')))).toHaveLength(0); // no agent ran
+    // Its full output is kept and named; its half-made install is not.
+    const log = /Full output: (\S+)\. /.exec(cause.message)?.[1];
+    expect(fs.readFileSync(log!, 'utf8')).toBe(`$ ${setup}\nfetching\nE404 no-such-package\n`);
+    expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(false);
   });
 });
