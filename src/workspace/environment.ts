@@ -191,7 +191,8 @@ export interface SetupContext {
   home: string;
   runId: string;
   hubPath: string;
-  commit: string;
+  /** The commit setup checks out (asked only when setup runs). */
+  commit: string | (() => Promise<string>);
   /** The worker's environment (sandbox settings, allow-list). */
   env?: NodeJS.ProcessEnv;
   sandbox?: SandboxSettings;
@@ -260,7 +261,8 @@ async function runSetup(ctx: SetupContext, plan: SetupPlan, key: string, dir: st
   const work = path.join(dir, 'work');
   const cache = path.join(dir, 'cache');
   await fs.mkdir(cache, { recursive: true });
-  await addWorktree(ctx.hubPath, work, { commit: ctx.commit });
+  const commit = typeof ctx.commit === 'string' ? ctx.commit : await ctx.commit();
+  await addWorktree(ctx.hubPath, work, { commit });
   const before = ignoredTopLevel((await git(work, ['status', '--ignored', '--porcelain'])).stdout);
   const env = Object.fromEntries(Object.entries(plan.env).map(([k, v]) => [k, v.replaceAll('{cache}', cache)]));
   const sourceEnv = ctx.env ?? process.env;
@@ -407,7 +409,8 @@ export async function materializeEnvironment(
   const plan = await resolveSetup(ctx.checkout, config);
   if (!plan) return null;
   const key = await environmentKey(ctx.checkout, plan);
-  const commit = (await git(ctx.checkout, ['rev-parse', 'HEAD'])).stdout.trim();
+  // The commit only matters to a setup that runs: a key already READY (every checkout but the first) needs no git.
+  const commit = async () => (await git(ctx.checkout, ['rev-parse', 'HEAD'])).stdout.trim();
   const prepared = await ensureEnvironment({ ...ctx, commit }, plan, key);
   await linkEnvironment(ctx.checkout, plan, prepared);
   return prepared;
@@ -419,7 +422,7 @@ export async function removeEnvironments(home: string, runId: string): Promise<v
 }
 
 /** The first phase of a run: the environment of the base commit, or a non-retryable error naming the fix. */
-export async function prepareEnvironment(ctx: SetupContext & { config: EnvironmentConfig }): Promise<{
+export async function prepareEnvironment(ctx: SetupContext & { commit: string; config: EnvironmentConfig }): Promise<{
   command: string | null;
   source: string | null;
   key: string | null;
