@@ -193,6 +193,11 @@ export interface SetupContext {
   hubPath: string;
   /** The commit setup checks out (asked only when setup runs). */
   commit: string | (() => Promise<string>);
+  /**
+   * The checkout the key was computed from: its key files are copied over the commit's, since a task's changed
+   * lockfile is in its working tree, not yet in a commit.
+   */
+  keySource?: string;
   /** The worker's environment (sandbox settings, allow-list). */
   env?: NodeJS.ProcessEnv;
   sandbox?: SandboxSettings;
@@ -263,6 +268,7 @@ async function runSetup(ctx: SetupContext, plan: SetupPlan, key: string, dir: st
   await fs.mkdir(cache, { recursive: true });
   const commit = typeof ctx.commit === 'string' ? ctx.commit : await ctx.commit();
   await addWorktree(ctx.hubPath, work, { commit });
+  if (ctx.keySource) await copyKeyFiles(ctx.keySource, work, plan.keyFiles);
   const before = ignoredTopLevel((await git(work, ['status', '--ignored', '--porcelain'])).stdout);
   const env = Object.fromEntries(Object.entries(plan.env).map(([k, v]) => [k, v.replaceAll('{cache}', cache)]));
   const sourceEnv = ctx.env ?? process.env;
@@ -320,6 +326,19 @@ async function runSetup(ctx: SetupContext, plan: SetupPlan, key: string, dir: st
   };
   await fs.writeFile(path.join(dir, 'READY'), JSON.stringify(prepared, null, 2));
   return prepared;
+}
+
+/** The key files as they are in `from` (a file missing there is removed): what the environment's key hashed. */
+async function copyKeyFiles(from: string, to: string, files: readonly string[]): Promise<void> {
+  for (const file of files) {
+    if (path.relative(to, path.join(to, file)).startsWith('..')) continue; // a setupKey entry outside the checkout
+    const content = await fs.readFile(path.join(from, file)).catch(() => null);
+    if (content === null) await fs.rm(path.join(to, file), { force: true });
+    else {
+      await fs.mkdir(path.dirname(path.join(to, file)), { recursive: true });
+      await fs.writeFile(path.join(to, file), content);
+    }
+  }
 }
 
 /** Written into a checkout's git dir: what run_command and verification add to a command there. */
@@ -411,7 +430,7 @@ export async function materializeEnvironment(
   const key = await environmentKey(ctx.checkout, plan);
   // The commit only matters to a setup that runs: a key already READY (every checkout but the first) needs no git.
   const commit = async () => (await git(ctx.checkout, ['rev-parse', 'HEAD'])).stdout.trim();
-  const prepared = await ensureEnvironment({ ...ctx, commit }, plan, key);
+  const prepared = await ensureEnvironment({ ...ctx, commit, keySource: ctx.checkout }, plan, key);
   await linkEnvironment(ctx.checkout, plan, prepared);
   return prepared;
 }

@@ -10,7 +10,7 @@ import type { StatusJson } from '../../src/cli/commands/status';
 import { envPaths } from '../../src/workspace/environment';
 import { statusQuery, type RunEnvironment, type RunResult } from '../../src/workflows/definitions';
 import { cleanEnv, longrun } from '../cli/helpers';
-import { npmProjectFiles, pythonProjectFiles } from '../helpers/dep-fixtures';
+import { npmLockfileChange, npmProjectFiles, pythonProjectFiles } from '../helpers/dep-fixtures';
 import { startHarness, TEST_MODELS, type Harness } from '../helpers/harness';
 import { testEnv } from '../helpers/temporal';
 import { makeUserRepo } from '../workspace/fixtures';
@@ -33,7 +33,26 @@ interface Project {
   /** The worker's change: a file and its test. */
   change: Array<{ path: string; content: string }>;
   setupCommand: RegExp;
+  /** The ecosystem detected, when not the project's name. */
+  source?: string;
+  /** The change edits the lockfile: the worker asks for its environment again before running the tests. */
+  prepares?: boolean;
 }
+
+let lockfileChange: Awaited<ReturnType<typeof npmLockfileChange>> | undefined;
+const lockfileChanged = async () => (lockfileChange ??= await npmLockfileChange());
+const EVEN_CHANGE = [
+  {
+    path: 'even.js',
+    content: "const isEven = require('tiny-even');\nmodule.exports = (n) => isEven(n);\n",
+  },
+  {
+    path: 'even.test.js',
+    content:
+      "const test = require('node:test');\nconst assert = require('node:assert');\nconst even = require('./even');\n" +
+      "test('even', () => assert.strictEqual(even(4), true));\n",
+  },
+];
 
 const PROJECTS: Project[] = [
   {
@@ -74,6 +93,16 @@ const PROJECTS: Project[] = [
     ],
     setupCommand: /^python3 -m venv \.venv/,
   },
+  {
+    // A task adds a dependency: its lockfile changes, so its workspace gets a second environment (one more setup).
+    name: 'npm-lockfile',
+    source: 'npm',
+    files: async () => (await lockfileChanged()).files,
+    testCommand: 'npm test',
+    change: EVEN_CHANGE, // + package.json and package-lock.json, filled in beforeAll
+    setupCommand: /^npm ci/,
+    prepares: true,
+  },
 ];
 
 const tag = (name: string) => `[project ${name}]`;
@@ -113,6 +142,7 @@ function team(seen: SimRequest[]): ScenarioFn {
     if (w.role !== 'worker') return { text: 'Summary.' };
     const steps: SimResponse[] = [
       tools(...project.change.map((f) => call('write_file', f))),
+      ...(project.prepares ? [tools(call('prepare_environment', {}))] : []),
       tools(call('run_command', { command: project.testCommand })),
       tools(
         call('finish', {
@@ -139,6 +169,10 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
   const results = new Map<string, RunResult>();
 
   beforeAll(async () => {
+    const { changed } = await lockfileChanged();
+    PROJECTS.find((p) => p.prepares)!.change.push(
+      ...Object.entries(changed).map(([file, content]) => ({ path: file, content })),
+    );
     env = await testEnv();
     h = await startHarness(env, team(seen), { LONGRUN_SANDBOX: 'bwrap' });
     // Another run's prepared environment on the same host: no run here may remove it.
@@ -194,7 +228,7 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
     const handle = env.client.workflow.getHandle(runIds.get(name)!);
     const memo = (await handle.describe()).memo as { environment?: RunEnvironment };
     expect(memo.environment?.command).toMatch(project.setupCommand);
-    expect(memo.environment?.source).toBe(name);
+    expect(memo.environment?.source).toBe(project.source ?? name);
     const status = await handle.query(statusQuery);
     expect(status.environment).toEqual(memo.environment);
   });
@@ -208,7 +242,8 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
       // In the artifact store, not in the run's caches (gone with the run, below).
       expect(environment.log).toBe(path.join(h.home, 'artifacts', 'setup', runId, path.basename(environment.log!)));
       expect(fs.readFileSync(environment.log!, 'utf8').startsWith(`$ ${environment.command}\n`)).toBe(true);
-      const line = `setup: \`${environment.command}\` (detected: ${name}), log: ${environment.log}`;
+      const source = PROJECTS.find((p) => p.name === name)!.source ?? name;
+      const line = `setup: \`${environment.command}\` (detected: ${source}), log: ${environment.log}`;
       expect((await handle.query(workflowMetadataQuery)).currentDetails).toContain(line);
       const cli = cleanEnv({ TEMPORAL_ADDRESS: env.address });
       const json = await longrun(['status', runId, '--json'], cli);
@@ -218,6 +253,27 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
       expect(text.stdout).toContain(line);
     },
   );
+
+  it('a lockfile changed by a task: one more setup, for its workspace, which then passes its tests', async () => {
+    const runId = runIds.get('npm-lockfile')!;
+    const { environment } = (await env.client.workflow.getHandle(runId).describe()).memo as {
+      environment: RunEnvironment;
+    };
+    const baseKey = path.basename(environment.log!, '.log');
+    const worker = seen.filter((r) => r.text.includes(tag('npm-lockfile')) && who(r).role === 'worker');
+    const results = worker.flatMap((r) => r.messages.filter((m) => m.role === 'tool').map((m) => m.text));
+    const prepared = results.find((t) => t.startsWith('Dependencies ready'));
+    const newKey = /environment ([0-9a-f]{20})\)/.exec(prepared ?? '')?.[1];
+    expect(newKey).toBeDefined();
+    expect(newKey).not.toBe(baseKey);
+    // Two setups in all: the base commit's, and the task's new lockfile's (verification of the merged tip reuses it).
+    const logs = fs.readdirSync(path.dirname(environment.log!)).sort();
+    expect(logs).toEqual([`${baseKey}.log`, `${newKey}.log`].sort());
+    // The other projects' runs set up once each.
+    for (const name of ['npm', 'pip']) {
+      expect(fs.readdirSync(path.join(h.home, 'artifacts', 'setup', runIds.get(name)!))).toHaveLength(1);
+    }
+  });
 
   it("caches go with the run that ends; another run's cache is untouched", () => {
     for (const runId of runIds.values()) expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(false);
