@@ -114,6 +114,10 @@ const tools = (...calls: SimToolCallSpec[]): SimResponse => ({ toolCalls: calls 
 function team(seen: SimRequest[]): ScenarioFn {
   return async (req: SimRequest) => {
     if (req.text.includes(tag('broken'))) seen.push(req);
+    if (req.text.includes(tag('cancel'))) {
+      seen.push(req);
+      return { text: 'Still reading the code.' }; // planning goes on until the run is cancelled
+    }
     const project = PROJECTS.find((p) => req.text.includes(tag(p.name)));
     if (!project) return null;
     seen.push(req);
@@ -278,6 +282,30 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
   it("caches go with the run that ends; another run's cache is untouched", () => {
     for (const runId of runIds.values()) expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(false);
     expect(fs.readFileSync(path.join(envPaths.key(h.home, OTHER_RUN, 'k1'), 'READY'), 'utf8')).toBe('{}');
+  });
+
+  it('a cancelled run removes its caches too', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-env-cancel-'));
+    roots.push(root);
+    const repo = await makeUserRepo(root, { 'README.md': '# cancel\n' });
+    const runId = runIdFor('env-cancel');
+    startRunWithCli(env.address, h.taskQueue, runId, {
+      repo,
+      goal: `Anything. ${tag('cancel')}`,
+      setup: 'true',
+      models: TEST_MODELS,
+    });
+    const handle = env.client.workflow.getHandle(runId);
+    for (let i = 0; i < 600 && !seen.some((r) => r.text.includes(tag('cancel'))); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen.some((r) => r.text.includes(tag('cancel')))).toBe(true); // the planner runs: setup is done
+    expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(true);
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(false);
   });
 
   it('a failing setup fails the run before any agent starts, with the command, exit code and output', async () => {
