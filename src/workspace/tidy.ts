@@ -1,4 +1,5 @@
 import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { paths, safeName } from '../config';
 import { envPaths, removeEnvironments } from './environment';
 import { git, gitOut } from './git';
@@ -63,8 +64,19 @@ export async function runDiskUse(home: string, runId: string) {
   return {
     hubBytes: await diskUsage(paths.hub(home, runId)),
     worktreesBytes: await diskUsage(paths.worktrees(home, runId)),
-    cachesBytes: (await diskUsage(paths.caches(home, runId))) + (await diskUsage(envPaths.run(home, runId))),
+    cachesBytes: (await diskUsage(paths.caches(home, runId))) + (await environmentsBytes(home, runId)),
   };
+}
+
+/** The run's prepared environments; not its recorded setting (a run without dependencies has no caches). */
+async function environmentsBytes(home: string, runId: string): Promise<number> {
+  const dir = envPaths.run(home, runId);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  let total = 0;
+  for (const name of names) {
+    if (path.join(dir, name) !== envPaths.config(home, runId)) total += await diskUsage(path.join(dir, name));
+  }
+  return total;
 }
 
 /**
