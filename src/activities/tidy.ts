@@ -1,7 +1,7 @@
 import type { LongrunConfig } from '../config';
 import { transcriptsToTidy, type DiskUse } from '../core/disk';
 import { TranscriptArchive, type ArtifactStore } from '../store/artifacts';
-import { runDiskUse, runTranscriptPrefix, tidyHub } from '../workspace/tidy';
+import { removeRunCaches, runDiskUse, runTranscriptPrefix, tidyHub } from '../workspace/tidy';
 
 export interface TidyRunInput {
   runId: string;
@@ -45,6 +45,11 @@ export function createTidyActivities(deps: { config: LongrunConfig; store: Artif
         removedTranscripts: left.remove.length,
         disk: { ...parts, transcriptsBytes, totalBytes, at: now() },
       };
+    },
+
+    /** At the end of the run: its dependency caches go (the state dir is shared by the run's hosts). */
+    async removeRunCaches(input: { runId: string }): Promise<{ freedBytes: number }> {
+      return { freedBytes: await removeRunCaches(deps.config.home, input.runId) };
     },
   };
 }

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Lease } from '../core/budget';
 import type { DiskUse } from '../core/disk';
+import type { RunEnvironment } from '../core/environment';
 import type { Limits, ModelCallMode, RunInput } from '../core/schemas';
 import type {
   Handoff,
@@ -20,6 +21,8 @@ import type {
   UsageByRole,
   Verdict,
 } from '../core/types';
+
+export type { RunEnvironment };
 
 export type { DiskUse, RunInput };
 
@@ -138,14 +141,6 @@ export interface RunStatusView {
   disk?: DiskUse;
   /** The run's dependency setup (absent before it ran, and in runs started before it existed). */
   environment?: RunEnvironment;
-}
-
-/** The setup command the run chose for its base commit (null: none), how it was chosen, and its log on the host. */
-export interface RunEnvironment {
-  command: string | null;
-  /** 'input' (the run's `setup`), or the ecosystem detected from the lockfiles ('npm', 'uv'...). */
-  source: string | null;
-  log: string | null;
 }
 
 // ---------------------------------------------------------------------------

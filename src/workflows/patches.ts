@@ -12,4 +12,6 @@ export const PATCHES = {
   tidyBetweenCycles: 'tidy-between-cycles',
   /** v0.2.0: the run's first phase installs the project's dependencies (setup) before any agent starts. */
   environmentSetup: 'environment-setup',
+  /** v0.2.0: when the run ends (done, stopped, failed, cancelled) its dependency caches are removed. */
+  cachesRemovedAtEnd: 'caches-removed-at-end',
 } as const;

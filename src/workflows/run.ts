@@ -6,6 +6,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   condition,
   ContinueAsNew,
   continueAsNew,
@@ -23,6 +24,7 @@ import {
 import { estimateCall, exhausted, remaining, subtract, type Lease } from '../core/budget';
 import { CONTROL } from '../core/control-tools';
 import { describeDisk, type DiskUse } from '../core/disk';
+import { describeEnvironment } from '../core/environment';
 import { targetBranch, workflowIds } from '../core/ids';
 import { DEFAULT_LIMITS, verdictSchema } from '../core/schemas';
 import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
@@ -58,18 +60,36 @@ import { PATCHES } from './patches';
 import { planner } from './planner';
 
 export async function autonomousRun(input: RunInput, carry?: RunCarry): Promise<RunResult> {
+  // Whether the run may have caches on disk: from its setup phase on (a run refused at validation has none).
+  const caches = { exist: carry !== undefined };
   try {
-    return await runCycle(input, carry);
+    const result = await runCycle(input, carry, caches);
+    await removeCaches(caches.exist);
+    return result;
   } catch (err) {
-    // Keep the search attribute honest for `longrun list --status failed` and Web UI filters.
-    if (!(err instanceof ContinueAsNew))
+    if (!(err instanceof ContinueAsNew)) {
+      // Keep the search attribute honest for `longrun list --status failed` and Web UI filters.
       upsertSearchAttributes([{ key: STATUS, value: isCancellation(err) ? 'cancelled' : 'failed' }]);
+      await removeCaches(caches.exist);
+    }
     throw err;
   }
 }
 
+/**
+ * The run's dependency caches go when it ends, however it ends (a cancelled run too: the activity is not
+ * cancellable). Histories recorded before this replay without it. A failure here costs disk, not the run's outcome.
+ */
+async function removeCaches(exist: boolean): Promise<void> {
+  if (!exist || !patched(PATCHES.cachesRemovedAtEnd)) return;
+  const runId = workflowInfo().workflowId;
+  await CancellationScope.nonCancellable(() =>
+    activitiesFor(DEFAULT_LIMITS).run.removeRunCaches.executeWithOptions({ summary: 'remove caches' }, [{ runId }]),
+  ).catch(() => undefined);
+}
+
 /** One cycle of the run; ends by continuing as new or with the run's result. */
-async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
+async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { exist: boolean }): Promise<RunResult> {
   const runId = workflowInfo().workflowId;
   let phase: Phase = 'preparing';
   let stopRequested = false;
@@ -86,7 +106,9 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   let incidents: RefIncident[] = carry?.cycles.at(-1)?.incidents ?? [];
   // The run's disk use as the latest tidy step measured it (a cycle whose tidy failed has none).
   let disk: DiskUse | null = [...(carry?.cycles ?? [])].reverse().find((c) => c.disk)?.disk ?? null;
-  const diskLine = () => (disk ? `\n\ndisk: ${describeDisk(disk)}` : '');
+  // Below the Web UI details of every phase: the setup the run chose (with its kept log) and its disk use.
+  const detailsFooter = () =>
+    `${environment ? `\n\n${describeEnvironment(environment)}` : ''}${disk ? `\n\ndisk: ${describeDisk(disk)}` : ''}`;
 
   const toPlanner = (fn: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
     if (plannerId) void fn(getExternalWorkflowHandle(plannerId)).catch(() => undefined);
@@ -201,7 +223,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     const restored = incidents.length
       ? `\n\n**${incidents.length} incident(s)**, restored:\n${incidents.map((i) => `- ${describeIncident(i)}`).join('\n')}`
       : '';
-    setCurrentDetails(`**${s}** after ${history.length} cycle(s): ${reason}${restored}${diskLine()}`);
+    setCurrentDetails(`**${s}** after ${history.length} cycle(s): ${reason}${restored}${detailsFooter()}`);
     const tasks = tasksOf(history);
     return {
       runId,
@@ -303,6 +325,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     );
     upsertMemo({ promptsHash: run.promptsHash, models: run.models, limits: run.limits });
     if (patched(PATCHES.environmentSetup)) {
+      caches.exist = true;
       setCurrentDetails('preparing: installing the dependencies');
       const env = await userErrorsAsOwn(() =>
         activitiesFor(run.limits).setup.prepareEnvironment({
@@ -337,7 +360,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     await condition(() => !paused || stopRequested);
     if (stopRequested) return { plan, plannerError };
     phase = 'planning';
-    setCurrentDetails(`cycle ${cycle}: planning and working${diskLine()}`);
+    setCurrentDetails(`cycle ${cycle}: planning and working${detailsFooter()}`);
     plannerId = workflowIds.rootPlanner(runId, cycle);
     const ctx: RunContext = {
       run,

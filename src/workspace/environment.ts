@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { heartbeating } from '../activities/heartbeat';
+import { paths, safeName } from '../config';
 import type { Redact } from '../core/redact';
 import { execCommand } from '../tools/exec';
 import { gitDirs } from '../tools/git';
@@ -163,6 +164,9 @@ export const envPaths = {
   run: (home: string, runId: string) => path.join(home, 'envs', runId.replace(/[^A-Za-z0-9._-]/g, '_')),
   config: (home: string, runId: string) => path.join(envPaths.run(home, runId), 'config.json'),
   key: (home: string, runId: string, key: string) => path.join(envPaths.run(home, runId), key),
+  /** Setup's output, in the artifact store: it outlives the caches, which go with the run. */
+  log: (home: string, runId: string, key: string) =>
+    path.join(paths.artifacts(home), 'setup', safeName(runId), `${key}.log`),
 };
 
 /** What a prepared key holds (its READY marker). */
@@ -187,7 +191,13 @@ export interface SetupContext {
   home: string;
   runId: string;
   hubPath: string;
-  commit: string;
+  /** The commit setup checks out (asked only when setup runs). */
+  commit: string | (() => Promise<string>);
+  /**
+   * The checkout the key was computed from: its key files are copied over the commit's, since a task's changed
+   * lockfile is in its working tree, not yet in a commit.
+   */
+  keySource?: string;
   /** The worker's environment (sandbox settings, allow-list). */
   env?: NodeJS.ProcessEnv;
   sandbox?: SandboxSettings;
@@ -262,7 +272,9 @@ async function runSetup(ctx: SetupContext, plan: SetupPlan, key: string, dir: st
   const work = path.join(dir, 'work');
   const cache = path.join(dir, 'cache');
   await fs.mkdir(cache, { recursive: true });
-  await addWorktree(ctx.hubPath, work, { commit: ctx.commit });
+  const commit = typeof ctx.commit === 'string' ? ctx.commit : await ctx.commit();
+  await addWorktree(ctx.hubPath, work, { commit });
+  if (ctx.keySource) await copyKeyFiles(ctx.keySource, work, plan.keyFiles);
   const before = ignoredTopLevel((await git(work, ['status', '--ignored', '--porcelain'])).stdout);
   const env = Object.fromEntries(Object.entries(plan.env).map(([k, v]) => [k, v.replaceAll('{cache}', cache)]));
   const sourceEnv = ctx.env ?? process.env;
@@ -290,14 +302,16 @@ async function runSetup(ctx: SetupContext, plan: SetupPlan, key: string, dir: st
   );
   const redact = ctx.redact ?? (<T>(value: T) => value);
   const output = redact(result.output);
-  const log = path.join(dir, 'setup.log');
+  const log = envPaths.log(ctx.home, ctx.runId, key);
+  await fs.mkdir(path.dirname(log), { recursive: true });
   await fs.writeFile(log, `$ ${plan.command}\n${output}`);
   const ok = result.exitCode === 0 && !result.timedOut;
   if (!ok) {
     const status = result.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)}s` : `exit ${result.exitCode}`;
     throw new SetupFailedError(
       `setup \`${plan.command}\` (${plan.source === 'input' ? 'the run\'s "setup"' : `detected: ${plan.source}`}) ` +
-        `failed: ${status}. Fix the command or pass "setup" (--setup; "" turns setup off). Output (tail):\n` +
+        `failed: ${status}. Fix the command or pass "setup" (--setup; "" turns setup off). Full output: ${log}. ` +
+        `Output (tail):\n` +
         tailText(output, LOG_TAIL),
     );
   }
@@ -316,6 +330,19 @@ async function runSetup(ctx: SetupContext, plan: SetupPlan, key: string, dir: st
   };
   await fs.writeFile(path.join(dir, 'READY'), JSON.stringify(prepared, null, 2));
   return prepared;
+}
+
+/** The key files as they are in `from` (a file missing there is removed): what the environment's key hashed. */
+async function copyKeyFiles(from: string, to: string, files: readonly string[]): Promise<void> {
+  for (const file of files) {
+    if (path.relative(to, path.join(to, file)).startsWith('..')) continue; // a setupKey entry outside the checkout
+    const content = await fs.readFile(path.join(from, file)).catch(() => null);
+    if (content === null) await fs.rm(path.join(to, file), { force: true });
+    else {
+      await fs.mkdir(path.dirname(path.join(to, file)), { recursive: true });
+      await fs.writeFile(path.join(to, file), content);
+    }
+  }
 }
 
 /** Written into a checkout's git dir: what run_command and verification add to a command there. */
@@ -405,19 +432,20 @@ export async function materializeEnvironment(
   const plan = await resolveSetup(ctx.checkout, config);
   if (!plan) return null;
   const key = await environmentKey(ctx.checkout, plan);
-  const commit = (await git(ctx.checkout, ['rev-parse', 'HEAD'])).stdout.trim();
-  const prepared = await ensureEnvironment({ ...ctx, commit }, plan, key);
+  // The commit only matters to a setup that runs: a key already READY (every checkout but the first) needs no git.
+  const commit = async () => (await git(ctx.checkout, ['rev-parse', 'HEAD'])).stdout.trim();
+  const prepared = await ensureEnvironment({ ...ctx, commit, keySource: ctx.checkout }, plan, key);
   await linkEnvironment(ctx.checkout, plan, prepared);
   return prepared;
 }
 
-/** Removes every environment of the run on this host. */
+/** Removes every environment of the run (its setup logs stay, in the artifact store). */
 export async function removeEnvironments(home: string, runId: string): Promise<void> {
   await fs.rm(envPaths.run(home, runId), { recursive: true, force: true, maxRetries: 3 });
 }
 
 /** The first phase of a run: the environment of the base commit, or a non-retryable error naming the fix. */
-export async function prepareEnvironment(ctx: SetupContext & { config: EnvironmentConfig }): Promise<{
+export async function prepareEnvironment(ctx: SetupContext & { commit: string; config: EnvironmentConfig }): Promise<{
   command: string | null;
   source: string | null;
   key: string | null;

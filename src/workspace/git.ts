@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { spawnViaHelper } from './spawner';
 
@@ -163,6 +165,38 @@ export async function resolveCommit(cwd: string, rev: string): Promise<string | 
   });
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
+
+/**
+ * The commit a branch of a bare repository points at, read from its ref files as git itself does (a loose ref wins
+ * over packed-refs; both are replaced by rename, so a reader sees the old or the new value), without a git process:
+ * opening a workspace reads two refs, and under load each git process costs ~0.1 s. Anything not plainly a loose or
+ * packed ref (a symbolic ref, the reftable backend) is asked of git.
+ */
+export async function readBranch(gitdir: string, ref: string): Promise<string | null> {
+  const loose = await fs.readFile(path.join(gitdir, ref), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EISDIR') return null;
+    throw err;
+  });
+  if (loose !== null) {
+    const sha = loose.trim();
+    return SHA.test(sha) ? sha : resolveCommit(gitdir, ref);
+  }
+  if (
+    await fs.access(path.join(gitdir, 'reftable')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return resolveCommit(gitdir, ref);
+  const packed = await fs.readFile(path.join(gitdir, 'packed-refs'), 'utf8').catch(() => '');
+  for (const line of packed.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0 && line.slice(space + 1) === ref && SHA.test(line.slice(0, space))) return line.slice(0, space);
+  }
+  return null;
+}
+
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** Interactive helpers simple-git refuses in the environment; a non-interactive clone or push never needs them. */
 const INTERACTIVE = /^(EDITOR|VISUAL|PAGER|GIT_EDITOR|GIT_SEQUENCE_EDITOR|GIT_PAGER|GIT_EXTERNAL_DIFF)$/i;

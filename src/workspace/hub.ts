@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { paths } from '../config';
 import type { HubInfo, RefIncident } from '../core/types';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
-import { git, gitOut, GitError, resolveCommit, simpleGitAt } from './git';
+import { git, gitOut, GitError, readBranch, resolveCommit, simpleGitAt } from './git';
 import { adoptGuard, checkTarget, guardedUpdate, readIncidents, recordIncident } from './guard';
 import { KeyedMutex } from './mutex';
 import { headRef, isLocalRepo, targetBranch } from './names';
@@ -163,7 +163,7 @@ export async function prepareHub({ home, runId, repo, base }: PrepareHubInput): 
 /** The target branch's current commit. */
 export async function targetTip(home: string, runId: string): Promise<string> {
   const hubPath = await requireHub(home, runId);
-  const tip = await resolveCommit(hubPath, headRef(targetBranch(runId)));
+  const tip = await readBranch(hubPath, headRef(targetBranch(runId)));
   if (!tip) {
     throw nonRetryable(
       WORKSPACE_ERRORS.hubMissing,

@@ -1,4 +1,7 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { paths, safeName } from '../config';
+import { envPaths, removeEnvironments } from './environment';
 import { git, gitOut } from './git';
 import { hubExists } from './hub';
 import { headRef, taskBranch } from './names';
@@ -53,11 +56,36 @@ export async function tidyHub(home: string, runId: string, mergedTaskIds: string
   return doomed;
 }
 
-/** Bytes of the run's hub, workspaces and caches on this host (transcripts are counted by the artifact store). */
+/**
+ * Bytes of the run's hub, workspaces and caches (its prepared environments: the installs its checkouts link to) on
+ * this host. Transcripts are counted by the artifact store.
+ */
 export async function runDiskUse(home: string, runId: string) {
   return {
     hubBytes: await diskUsage(paths.hub(home, runId)),
     worktreesBytes: await diskUsage(paths.worktrees(home, runId)),
-    cachesBytes: await diskUsage(paths.caches(home, runId)),
+    cachesBytes: (await diskUsage(paths.caches(home, runId))) + (await environmentsBytes(home, runId)),
   };
+}
+
+/** The run's prepared environments; not its recorded setting (a run without dependencies has no caches). */
+async function environmentsBytes(home: string, runId: string): Promise<number> {
+  const dir = envPaths.run(home, runId);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  let total = 0;
+  for (const name of names) {
+    if (path.join(dir, name) !== envPaths.config(home, runId)) total += await diskUsage(path.join(dir, name));
+  }
+  return total;
+}
+
+/**
+ * When the run ends (done, stopped, failed, cancelled): its caches go, whatever their keys; the hub and the
+ * transcripts stay for the report, and setup logs stay in the artifact store. Returns the bytes freed. Idempotent.
+ */
+export async function removeRunCaches(home: string, runId: string): Promise<number> {
+  const freed = (await runDiskUse(home, runId)).cachesBytes;
+  await removeEnvironments(home, runId);
+  await fs.rm(paths.caches(home, runId), { recursive: true, force: true, maxRetries: 3 });
+  return freed;
 }

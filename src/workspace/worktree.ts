@@ -6,7 +6,7 @@ import type { Redact } from '../core/redact';
 import { adoptLinkedWorktree } from './adopt';
 import { materializeEnvironment, SetupFailedError } from './environment';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
-import { git, gitOut, resolveCommit, UNTRUSTED } from './git';
+import { git, gitOut, readBranch, resolveCommit, UNTRUSTED } from './git';
 import { hubExists, requireHub, targetTip } from './hub';
 import { KeyedMutex } from './mutex';
 import { headRef, targetBranch, taskBranch } from './names';
@@ -177,8 +177,10 @@ export async function openWorkspace({
       return { path: wt, branch: targetBranch(runId), baseCommit: tip, readOnly: true };
     }
     if (state?.kind !== 'task') {
-      await addTaskWorktree(hubPath, wt, branch, tip);
+      const resumed = await addTaskWorktree(hubPath, wt, branch, tip);
       await linkDependencies({ home, runId, hubPath, checkout: wt, env, redact });
+      // A new branch at the tip: its base is the tip, no need to ask git (two processes on the task's start).
+      if (!resumed) return { path: wt, branch, baseCommit: tip };
     }
     return infoFor(wt, branch, tip);
   });
@@ -196,13 +198,19 @@ async function linkDependencies(ctx: Parameters<typeof materializeEnvironment>[0
 
 /**
  * (Re)creates a task workspace: at the hub's task branch when it has one (resume from a checkpoint), else at `tip`.
- * Callers hold the task's lock.
+ * Returns the branch's commit when it resumed, null when it started at `tip`. Callers hold the task's lock.
  */
-export async function addTaskWorktree(hubPath: string, wt: string, branch: string, tip: string): Promise<void> {
-  const resume = await resolveCommit(hubPath, headRef(branch));
+export async function addTaskWorktree(
+  hubPath: string,
+  wt: string,
+  branch: string,
+  tip: string,
+): Promise<string | null> {
+  const resume = await readBranch(hubPath, headRef(branch));
   // The hub has the task's branch from the start, as it had with linked worktrees: checkpoints compare with it.
   if (!resume) await git(hubPath, ['update-ref', '-m', 'longrun: open task', headRef(branch), tip, '']);
   await addWorktree(hubPath, wt, { commit: resume ?? tip, branch });
+  return resume;
 }
 
 /** When this process started: a lock file older than that was left by a process that is gone. */

@@ -92,3 +92,45 @@ export async function pythonProjectFiles(): Promise<Record<string, string | Buff
     await fs.rm(scratch, { recursive: true, force: true });
   }
 }
+
+/**
+ * The npm project above with a second local package, `tiny-even`, already in vendor/ but not yet a dependency, and
+ * the package.json and package-lock.json a task writes to depend on it too (a lockfile change; still no network).
+ */
+export async function npmLockfileChange(): Promise<{
+  files: Record<string, string | Buffer>;
+  changed: { 'package.json': string; 'package-lock.json': string };
+}> {
+  const files = await npmProjectFiles();
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'longrun-npmfx2-'));
+  try {
+    const pkg = path.join(scratch, 'tiny-even');
+    await fs.mkdir(pkg);
+    await fs.writeFile(
+      path.join(pkg, 'package.json'),
+      JSON.stringify({ name: 'tiny-even', version: '1.0.0', main: 'index.js' }),
+    );
+    await fs.writeFile(path.join(pkg, 'index.js'), 'module.exports = (n) => n % 2 === 0;\n');
+    const env = { ...process.env, npm_config_cache: path.join(scratch, 'cache'), npm_config_offline: 'true' };
+    await exec('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: pkg, env });
+    const tarball = await fs.readFile(path.join(scratch, 'tiny-even-1.0.0.tgz'));
+    const project = path.join(scratch, 'project');
+    await fs.mkdir(path.join(project, 'vendor'), { recursive: true });
+    await fs.writeFile(path.join(project, 'vendor', 'tiny-number-1.0.0.tgz'), files['vendor/tiny-number-1.0.0.tgz']);
+    await fs.writeFile(path.join(project, 'vendor', 'tiny-even-1.0.0.tgz'), tarball);
+    const manifest = JSON.parse(files['package.json'] as string) as { dependencies: Record<string, string> };
+    manifest.dependencies['tiny-even'] = 'file:vendor/tiny-even-1.0.0.tgz';
+    const changedManifest = JSON.stringify(manifest, null, 2) + '\n';
+    await fs.writeFile(path.join(project, 'package.json'), changedManifest);
+    await exec('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: project, env });
+    return {
+      files: { ...files, 'vendor/tiny-even-1.0.0.tgz': tarball },
+      changed: {
+        'package.json': changedManifest,
+        'package-lock.json': await fs.readFile(path.join(project, 'package-lock.json'), 'utf8'),
+      },
+    };
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}

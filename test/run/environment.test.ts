@@ -5,8 +5,12 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ScenarioFn, SimRequest, SimResponse, SimToolCallSpec } from '../../src/sim/types';
-import { statusQuery, type RunResult } from '../../src/workflows/definitions';
-import { npmProjectFiles, pythonProjectFiles } from '../helpers/dep-fixtures';
+import { workflowMetadataQuery } from '@temporalio/workflow';
+import type { StatusJson } from '../../src/cli/commands/status';
+import { envPaths } from '../../src/workspace/environment';
+import { statusQuery, type RunEnvironment, type RunResult } from '../../src/workflows/definitions';
+import { cleanEnv, longrun } from '../cli/helpers';
+import { npmLockfileChange, npmProjectFiles, pythonProjectFiles } from '../helpers/dep-fixtures';
 import { startHarness, TEST_MODELS, type Harness } from '../helpers/harness';
 import { testEnv } from '../helpers/temporal';
 import { makeUserRepo } from '../workspace/fixtures';
@@ -20,6 +24,7 @@ import { who } from '../faults/helpers/scenarios';
  */
 
 const RUN_TIMEOUT_MS = 4 * 60_000;
+const OTHER_RUN = 'env-other-run';
 
 interface Project {
   name: string;
@@ -28,7 +33,26 @@ interface Project {
   /** The worker's change: a file and its test. */
   change: Array<{ path: string; content: string }>;
   setupCommand: RegExp;
+  /** The ecosystem detected, when not the project's name. */
+  source?: string;
+  /** The change edits the lockfile: the worker asks for its environment again before running the tests. */
+  prepares?: boolean;
 }
+
+let lockfileChange: Awaited<ReturnType<typeof npmLockfileChange>> | undefined;
+const lockfileChanged = async () => (lockfileChange ??= await npmLockfileChange());
+const EVEN_CHANGE = [
+  {
+    path: 'even.js',
+    content: "const isEven = require('tiny-even');\nmodule.exports = (n) => isEven(n);\n",
+  },
+  {
+    path: 'even.test.js',
+    content:
+      "const test = require('node:test');\nconst assert = require('node:assert');\nconst even = require('./even');\n" +
+      "test('even', () => assert.strictEqual(even(4), true));\n",
+  },
+];
 
 const PROJECTS: Project[] = [
   {
@@ -69,6 +93,16 @@ const PROJECTS: Project[] = [
     ],
     setupCommand: /^python3 -m venv \.venv/,
   },
+  {
+    // A task adds a dependency: its lockfile changes, so its workspace gets a second environment (one more setup).
+    name: 'npm-lockfile',
+    source: 'npm',
+    files: async () => (await lockfileChanged()).files,
+    testCommand: 'npm test',
+    change: EVEN_CHANGE, // + package.json and package-lock.json, filled in beforeAll
+    setupCommand: /^npm ci/,
+    prepares: true,
+  },
 ];
 
 const tag = (name: string) => `[project ${name}]`;
@@ -80,6 +114,10 @@ const tools = (...calls: SimToolCallSpec[]): SimResponse => ({ toolCalls: calls 
 function team(seen: SimRequest[]): ScenarioFn {
   return async (req: SimRequest) => {
     if (req.text.includes(tag('broken'))) seen.push(req);
+    if (req.text.includes(tag('cancel'))) {
+      seen.push(req);
+      return { text: 'Still reading the code.' }; // planning goes on until the run is cancelled
+    }
     const project = PROJECTS.find((p) => req.text.includes(tag(p.name)));
     if (!project) return null;
     seen.push(req);
@@ -108,6 +146,7 @@ function team(seen: SimRequest[]): ScenarioFn {
     if (w.role !== 'worker') return { text: 'Summary.' };
     const steps: SimResponse[] = [
       tools(...project.change.map((f) => call('write_file', f))),
+      ...(project.prepares ? [tools(call('prepare_environment', {}))] : []),
       tools(call('run_command', { command: project.testCommand })),
       tools(
         call('finish', {
@@ -134,8 +173,15 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
   const results = new Map<string, RunResult>();
 
   beforeAll(async () => {
+    const { changed } = await lockfileChanged();
+    PROJECTS.find((p) => p.prepares)!.change.push(
+      ...Object.entries(changed).map(([file, content]) => ({ path: file, content })),
+    );
     env = await testEnv();
     h = await startHarness(env, team(seen), { LONGRUN_SANDBOX: 'bwrap' });
+    // Another run's prepared environment on the same host: no run here may remove it.
+    fs.mkdirSync(envPaths.key(h.home, OTHER_RUN, 'k1'), { recursive: true });
+    fs.writeFileSync(path.join(envPaths.key(h.home, OTHER_RUN, 'k1'), 'READY'), '{}');
     await Promise.all(
       PROJECTS.map(async (p) => {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), `longrun-env-${p.name}-`));
@@ -184,11 +230,82 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
   it.each(PROJECTS.map((p) => [p.name]))('%s: the detected setup is in the memo and the status', async (name) => {
     const project = PROJECTS.find((p) => p.name === name)!;
     const handle = env.client.workflow.getHandle(runIds.get(name)!);
-    const memo = (await handle.describe()).memo as { environment?: { command: string; source: string } };
+    const memo = (await handle.describe()).memo as { environment?: RunEnvironment };
     expect(memo.environment?.command).toMatch(project.setupCommand);
-    expect(memo.environment?.source).toBe(name);
+    expect(memo.environment?.source).toBe(project.source ?? name);
     const status = await handle.query(statusQuery);
     expect(status.environment).toEqual(memo.environment);
+  });
+
+  it.each(PROJECTS.map((p) => [p.name]))(
+    "%s: setup's output is kept, and its path is in the Web UI details and `longrun status`",
+    async (name) => {
+      const runId = runIds.get(name)!;
+      const handle = env.client.workflow.getHandle(runId);
+      const { environment } = (await handle.describe()).memo as { environment: RunEnvironment };
+      // In the artifact store, not in the run's caches (gone with the run, below).
+      expect(environment.log).toBe(path.join(h.home, 'artifacts', 'setup', runId, path.basename(environment.log!)));
+      expect(fs.readFileSync(environment.log!, 'utf8').startsWith(`$ ${environment.command}\n`)).toBe(true);
+      const source = PROJECTS.find((p) => p.name === name)!.source ?? name;
+      const line = `setup: \`${environment.command}\` (detected: ${source}), log: ${environment.log}`;
+      expect((await handle.query(workflowMetadataQuery)).currentDetails).toContain(line);
+      const cli = cleanEnv({ TEMPORAL_ADDRESS: env.address });
+      const json = await longrun(['status', runId, '--json'], cli);
+      expect(json.code).toBe(0);
+      expect((JSON.parse(json.stdout) as StatusJson).environment).toEqual(environment);
+      const text = await longrun(['status', runId], cli);
+      expect(text.stdout).toContain(line);
+    },
+  );
+
+  it('a lockfile changed by a task: one more setup, for its workspace, which then passes its tests', async () => {
+    const runId = runIds.get('npm-lockfile')!;
+    const { environment } = (await env.client.workflow.getHandle(runId).describe()).memo as {
+      environment: RunEnvironment;
+    };
+    const baseKey = path.basename(environment.log!, '.log');
+    const worker = seen.filter((r) => r.text.includes(tag('npm-lockfile')) && who(r).role === 'worker');
+    const results = worker.flatMap((r) => r.messages.filter((m) => m.role === 'tool').map((m) => m.text));
+    const prepared = results.find((t) => t.startsWith('Dependencies ready'));
+    const newKey = /environment ([0-9a-f]{20})\)/.exec(prepared ?? '')?.[1];
+    expect(newKey).toBeDefined();
+    expect(newKey).not.toBe(baseKey);
+    // Two setups in all: the base commit's, and the task's new lockfile's (verification of the merged tip reuses it).
+    const logs = fs.readdirSync(path.dirname(environment.log!)).sort();
+    expect(logs).toEqual([`${baseKey}.log`, `${newKey}.log`].sort());
+    // The other projects' runs set up once each.
+    for (const name of ['npm', 'pip']) {
+      expect(fs.readdirSync(path.join(h.home, 'artifacts', 'setup', runIds.get(name)!))).toHaveLength(1);
+    }
+  });
+
+  it("caches go with the run that ends; another run's cache is untouched", () => {
+    for (const runId of runIds.values()) expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(false);
+    expect(fs.readFileSync(path.join(envPaths.key(h.home, OTHER_RUN, 'k1'), 'READY'), 'utf8')).toBe('{}');
+  });
+
+  it('a cancelled run removes its caches too', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-env-cancel-'));
+    roots.push(root);
+    const repo = await makeUserRepo(root, { 'README.md': '# cancel\n' });
+    const runId = runIdFor('env-cancel');
+    startRunWithCli(env.address, h.taskQueue, runId, {
+      repo,
+      goal: `Anything. ${tag('cancel')}`,
+      setup: 'true',
+      models: TEST_MODELS,
+    });
+    const handle = env.client.workflow.getHandle(runId);
+    for (let i = 0; i < 600 && !seen.some((r) => r.text.includes(tag('cancel'))); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen.some((r) => r.text.includes(tag('cancel')))).toBe(true); // the planner runs: setup is done
+    expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(true);
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(false);
   });
 
   it('a failing setup fails the run before any agent starts, with the command, exit code and output', async () => {
@@ -215,5 +332,9 @@ describe('a project with dependencies, no setup given, in the sandbox', () => {
     expect(cause.message).toContain('failed: exit 7');
     expect(cause.message).toMatch(/fetching\nE404 no-such-package/);
     expect(seen.filter((r) => r.text.includes(tag('broken')))).toHaveLength(0); // no agent ran
+    // Its full output is kept and named; its half-made install is not.
+    const log = /Full output: (\S+)\. /.exec(cause.message)?.[1];
+    expect(fs.readFileSync(log!, 'utf8')).toBe(`$ ${setup}\nfetching\nE404 no-such-package\n`);
+    expect(fs.existsSync(envPaths.run(h.home, runId))).toBe(false);
   });
 });

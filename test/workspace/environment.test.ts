@@ -115,6 +115,11 @@ describe('a prepared npm environment, shared by workspaces and verification', ()
     await fx.acts.prepareWorkspaceEnvironment({ runId, taskId: 'c' });
     const after = await keys();
     expect(after).toHaveLength(before.length + 1);
+    // Set up from the workspace's lockfile as it is now (not yet committed), not the commit's.
+    const added = after.find((key) => !before.includes(key))!;
+    expect(await fs.readFile(path.join(envPaths.key(fx.home, runId, added), 'work', 'package-lock.json'), 'utf8')).toBe(
+      await fs.readFile(lock, 'utf8'),
+    );
     const other = await fx.acts.openWorkspace({ runId, taskId: 'a' });
     expect(await fs.readlink(path.join(other.path, 'node_modules'))).toContain(before[0]);
     expect(await fs.readlink(path.join(ws.path, 'node_modules'))).not.toContain(before[0]);

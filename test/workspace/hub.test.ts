@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { paths } from '../../src/config';
 import { inspectRepo } from '../../src/activities/workspace';
+import { readBranch, resolveCommit } from '../../src/workspace/git';
 import { exists, fixture, makeDir, userGit, type Fixture } from './fixtures';
 
 const runId = 'run-hub';
@@ -102,6 +103,35 @@ describe('prepareHub', () => {
       nonRetryable: true,
       message: expect.stringContaining('prepareHub must run first'),
     });
+  });
+});
+
+describe('readBranch (refs read from files, as git reads them)', () => {
+  test('loose, packed, a loose ref over its packed value, absent, and a symbolic ref, each as git says', async () => {
+    const fx = await fixture({ 'a.txt': 'a\n' });
+    try {
+      const { hubPath, baseCommit } = await fx.acts.prepareHub({ runId, repo: fx.repo });
+      const second = await userGit(hubPath, 'commit-tree', `${baseCommit}^{tree}`, '-p', baseCommit, '-m', 'two');
+      const asGit = async (ref: string) => (await resolveCommit(hubPath, ref)) ?? null;
+      const check = async (ref: string, expected: string | null) => {
+        expect(await readBranch(hubPath, ref)).toBe(expected);
+        expect(await asGit(ref)).toBe(expected);
+      };
+      await userGit(hubPath, 'update-ref', 'refs/heads/task/a', baseCommit);
+      await check('refs/heads/task/a', baseCommit); // loose
+      await userGit(hubPath, 'pack-refs', '--all', '--prune');
+      expect(await exists(path.join(hubPath, 'refs/heads/task/a'))).toBe(false);
+      await check('refs/heads/task/a', baseCommit); // packed
+      await check(`refs/heads/longrun/${runId}`, baseCommit);
+      await userGit(hubPath, 'update-ref', 'refs/heads/task/a', second);
+      await check('refs/heads/task/a', second); // loose wins over the stale packed line
+      await check('refs/heads/task/none', null);
+      await check('refs/heads/task', null); // a directory of refs is not a ref
+      await userGit(hubPath, 'symbolic-ref', 'refs/heads/alias', 'refs/heads/task/a');
+      await check('refs/heads/alias', second); // symbolic: asked of git
+    } finally {
+      await fx.cleanup();
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import { paths } from '../../src/config';
 import { createTidyActivities } from '../../src/activities/tidy';
 import type { ChatMessage } from '../../src/core/types';
 import { ArtifactStore, TranscriptArchive } from '../../src/store/artifacts';
+import { envPaths } from '../../src/workspace/environment';
 import { exists, fixture, userGit, type Fixture } from './fixtures';
 
 const runId = 'run-tidy';
@@ -143,6 +144,28 @@ describe('tidy between cycles', () => {
     expect(disk.transcriptsBytes).toBeGreaterThan(0);
     expect(disk.totalBytes).toBe(disk.hubBytes + disk.worktreesBytes + disk.cachesBytes + disk.transcriptsBytes);
     expect(disk.at).toBe(now);
+  });
+
+  test("a run's prepared environments count as its caches and go with removeRunCaches; another run's stay", async () => {
+    const blob = Buffer.alloc(64 * 1024, 1);
+    for (const id of [runId, 'run-other']) {
+      await fs.mkdir(path.join(envPaths.key(fx.home, id, 'k1'), 'work', 'node_modules'), { recursive: true });
+      await fs.writeFile(path.join(envPaths.key(fx.home, id, 'k1'), 'work', 'node_modules', 'dep.js'), blob);
+      await fs.mkdir(path.dirname(envPaths.log(fx.home, id, 'k1')), { recursive: true });
+      await fs.writeFile(envPaths.log(fx.home, id, 'k1'), '$ npm ci\n');
+    }
+    const { disk } = await tidy.tidyRun({ runId, mergedTaskIds: [], retentionHours: null });
+    expect(disk.cachesBytes).toBeGreaterThanOrEqual(blob.length);
+
+    const { freedBytes } = await tidy.removeRunCaches({ runId });
+    expect(freedBytes).toBe(disk.cachesBytes);
+    expect(await exists(envPaths.run(fx.home, runId))).toBe(false);
+    expect(await exists(envPaths.log(fx.home, runId, 'k1'))).toBe(true); // the setup log is kept
+    expect(await exists(path.join(envPaths.key(fx.home, 'run-other', 'k1'), 'work', 'node_modules', 'dep.js'))).toBe(
+      true,
+    );
+    expect((await tidy.tidyRun({ runId, mergedTaskIds: [], retentionHours: null })).disk.cachesBytes).toBe(0);
+    expect(await tidy.removeRunCaches({ runId })).toEqual({ freedBytes: 0 }); // idempotent
   });
 
   test("the run's workspaces directory goes with its last workspace", async () => {

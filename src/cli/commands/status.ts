@@ -23,6 +23,9 @@
  *                     "taskId"?: string, "agentId"?: string, "command"?: string }],  // shared refs moved behind longrun's back, restored
  *     "disk": { "hubBytes", "worktreesBytes", "cachesBytes", "transcriptsBytes", "totalBytes", "at" } | null,
  *                                         // the run's disk use after its latest cycle's tidy step (null before one)
+ *     "environment": { "command": string | null, "source": string | null, "log": string | null } | null,
+ *                                         // the dependency setup the run chose ("input" or the ecosystem detected,
+ *                                         // e.g. "npm") and its kept output; null before it ran (or before v0.2.0)
  *     "reason": string | null,            // why the run ended, or why it did not answer
  *     "executionStartedAt": string,       // ISO time the current cycle's execution started
  *     "closedAt": string | null,
@@ -33,6 +36,7 @@
  */
 import type { Command } from 'commander';
 import { describeDisk, type DiskUse } from '../../core/disk';
+import { describeEnvironment, type RunEnvironment } from '../../core/environment';
 import { describeIncident } from '../../core/incidents';
 import type { Receipt, RefIncident, UsageByRole, Verdict } from '../../core/types';
 import { uiLink, withClient } from '../lib/client';
@@ -60,6 +64,7 @@ export interface StatusJson {
   resultBranch: string;
   incidents: RefIncident[];
   disk: DiskUse | null;
+  environment: RunEnvironment | null;
   reason: string | null;
   executionStartedAt: string;
   closedAt: string | null;
@@ -78,6 +83,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
     uiUrl,
   };
   const r = snap.result;
+  const environment = runEnvironment(snap);
   if (r) {
     return {
       ...ids,
@@ -96,6 +102,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
       resultBranch: r.resultBranch,
       incidents: r.history.at(-1)?.incidents ?? [],
       disk: lastDisk(r.history),
+      environment,
       reason: r.reason,
       ...base,
     };
@@ -119,6 +126,7 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
       resultBranch: v.resultBranch,
       incidents: v.incidents ?? [],
       disk: v.disk ?? null,
+      environment,
       reason: null,
       ...base,
     };
@@ -140,9 +148,16 @@ export function statusJson(snap: RunSnapshot, uiUrl: string): StatusJson {
     resultBranch: `longrun/${snap.runId}`,
     incidents: [],
     disk: null,
+    environment,
     reason: snap.failure ?? `the run did not answer its status query (${snap.viewError ?? 'no worker?'})`,
     ...base,
   };
+}
+
+/** The run's setup as it answered, else as its memo recorded it (a closed run, or one that failed in setup). */
+export function runEnvironment(snap: RunSnapshot): RunEnvironment | null {
+  const env = snap.view?.environment ?? (snap.memo.environment as RunEnvironment | undefined);
+  return env && typeof env === 'object' ? env : null;
 }
 
 /** The disk use the latest tidy step measured (cycles before v0.2.0, or whose tidy failed, have none). */
@@ -176,6 +191,8 @@ export function registerStatusCommand(program: Command): void {
         const incidents = snap.result ? (snap.result.history.at(-1)?.incidents ?? []) : (snap.view?.incidents ?? []);
         for (const i of incidents) lines.push(`  ${style.red('incident')}: ${truncate(describeIncident(i), 200)}`);
         const disk = snap.result ? lastDisk(snap.result.history) : (snap.view?.disk ?? null);
+        const environment = runEnvironment(snap);
+        if (environment) lines.push(`  ${describeEnvironment(environment)}`);
         if (disk) lines.push(`  disk: ${describeDisk(disk)}`);
         lines.push(`  web UI: ${url}`);
         console.log(lines.join('\n'));
