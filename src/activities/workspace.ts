@@ -113,8 +113,11 @@ export function createWorkspaceActivities(deps: {
     async publishTarget(input: {
       runId: string;
       repo: string;
+      /** 'green': `commit` as longrun/<runId>; 'tip': the tip as longrun/<runId>-tip; absent: the tip as longrun/<runId>. */
+      as?: 'green' | 'tip';
+      commit?: string;
     }): Promise<{ branch: string; commit: string; incidents: RefIncident[] }> {
-      return hub.publishTarget(home, input.runId, input.repo);
+      return hub.publishTarget(home, input.runId, input.repo, { as: input.as, commit: input.commit });
     },
 
     async diffStat(input: { runId: string; from: string; to?: string }): Promise<string> {

@@ -42,6 +42,8 @@ export const DEFAULT_LIMITS = {
   commandTimeoutSeconds: 600,
   heartbeatTimeoutSeconds: 30,
   transcriptRetentionHours: (24 * 7) as number | null,
+  verifyEveryMerges: 4,
+  verifyEveryMinutes: 10,
 };
 
 export const limitsSchema = z
@@ -110,6 +112,20 @@ export const limitsSchema = z
         "How long finished agents' transcripts are kept, in hours. After each cycle they are compressed; the tidy " +
           'step after a later cycle removes those older than this (null: keep them).',
       ),
+    verifyEveryMerges: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .describe(
+        'Run the test command on the target tip, while the cycle works, after this many merges (0: off). One check ' +
+          'at a time and merges never wait for it; `longrun/<runId>` is published only at commits a check found green.',
+      ),
+    verifyEveryMinutes: z
+      .number()
+      .min(0)
+      .max(24 * 60)
+      .describe('Also check the target after this many minutes when anything merged since the last check (0: off).'),
   })
   .strict()
   .partial();

@@ -6,6 +6,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Lease } from '../core/budget';
 import type { DiskUse } from '../core/disk';
 import type { Limits, ModelCallMode, RunInput } from '../core/schemas';
+import type { CheckSummary, TargetHealth } from './lib/checks';
 import type {
   Handoff,
   HubInfo,
@@ -76,6 +77,8 @@ export interface CycleRecord {
   incidents?: RefIncident[];
   /** The run's disk use after the cycle's tidy step (absent before v0.2.0, or when the tidy step failed). */
   disk?: DiskUse;
+  /** The checks of the target made while the cycle worked (continuous verification; absent before v0.2.0). */
+  checks?: CheckSummary[];
 }
 
 /** Carried across continue-as-new: totals and the scratchpad, nothing else (fresh cycles against drift). */
@@ -91,6 +94,8 @@ export interface RunCarry {
   commits: number;
   pendingGuidance: string[];
   paused: boolean;
+  /** The target's last green commit and open break, across cycles (absent before v0.2.0). */
+  target?: TargetHealth;
 }
 
 export interface RunResult {
@@ -132,6 +137,11 @@ export interface RunStatusView {
   lastVerdict: Verdict | null;
   lastReceipt: Receipt | null;
   resultBranch: string;
+  /** The latest tip, green or not, published beside resultBranch (which only ever holds green commits). */
+  tipBranch?: string;
+  /** The target's last green commit and open break, and this cycle's checks (continuous verification). */
+  target?: TargetHealth;
+  checks?: CheckSummary[];
   /** Shared refs found moved behind longrun's back and restored, oldest first (the latest few). */
   incidents?: RefIncident[];
   /** The run's disk use as last measured (after the latest cycle's tidy step); absent before the first. */

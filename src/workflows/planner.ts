@@ -71,6 +71,10 @@ import {
   type Running,
 } from './lib/planner-machine';
 import { PATCHES } from './patches';
+import { isRedAlert } from './lib/checks';
+
+/** Guidance a planner passes to its children: a red alert is for the planner that owns the break only. */
+const standing = (st: { guidance: string[] }) => st.guidance.filter((g) => !isRedAlert(g));
 import { task } from './task';
 
 export async function planner(input: PlannerInput): Promise<PlannerResult> {
@@ -105,7 +109,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
   });
   setHandler(replanSignal, ({ guidance: g }) => {
     st.newGuidance.push(g);
-    forward((h) => h.signal(replanSignal, { guidance: g }), true);
+    // A break has one owner, the root planner: its sub-planners are not asked to fix it too (see lib/checks.ts).
+    if (!isRedAlert(g)) forward((h) => h.signal(replanSignal, { guidance: g }), true);
   });
 
   // Agents run on their host's queue (the parent picked the host; continue-as-new keeps it): the worktree is on this
@@ -255,7 +260,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           startChild(task, {
             workflowId: childId,
             taskQueue,
-            args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance: st.guidance }],
+            args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance: standing(st) }],
             staticSummary: `worker: ${work.spec.title}`.slice(0, 200),
             typedSearchAttributes: [
               { key: RUN_ID, value: run.runId },
@@ -272,7 +277,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           startChild(planner, {
             workflowId: childId,
             taskQueue,
-            args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance: st.guidance }],
+            args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance: standing(st) }],
             staticSummary: `planner: ${work.spec.scope}`.slice(0, 200),
             typedSearchAttributes: [
               { key: RUN_ID, value: run.runId },

@@ -54,6 +54,16 @@ import {
   type RunStatusView,
 } from './definitions';
 import { cycleOutcome, cycleRecord, refuseDone, tasksOf } from './lib/cycle';
+import {
+  checkDue,
+  describeHealth,
+  initialChecks,
+  onMerge,
+  onReceipt,
+  redAlert,
+  startCheck,
+  type CheckState,
+} from './lib/checks';
 import { PATCHES } from './patches';
 import { planner } from './planner';
 
@@ -87,6 +97,8 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   // The run's disk use as the latest tidy step measured it (a cycle whose tidy failed has none).
   let disk: DiskUse | null = [...(carry?.cycles ?? [])].reverse().find((c) => c.disk)?.disk ?? null;
   const diskLine = () => (disk ? `\n\ndisk: ${describeDisk(disk)}` : '');
+  // Continuous verification (lib/checks.ts): the target's health and this cycle's checks.
+  let checks: CheckState = initialChecks(carry?.target);
 
   const toPlanner = (fn: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
     if (plannerId) void fn(getExternalWorkflowHandle(plannerId)).catch(() => undefined);
@@ -128,6 +140,9 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   const onAgentEvent = (e: AgentEvent) => {
     if (e.kind === 'started') agents.set(e.id, { id: e.id, role: e.role, title: e.title, startedAt: e.at });
     else {
+      const started = agents.get(e.id);
+      if (e.handoff?.status === 'merged' && e.role === 'worker')
+        checks = onMerge(checks, { taskId: e.id, title: started?.title ?? e.id, commit: e.handoff.commit ?? null });
       agents.delete(e.id);
       live.usage = mergeByRole(live.usage, e.usage);
       if (e.handoff)
@@ -168,6 +183,9 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       lastVerdict,
       lastReceipt,
       resultBranch: targetBranch(runId),
+      tipBranch: `${targetBranch(runId)}-tip`,
+      target: { green: checks.green, red: checks.red },
+      checks: checks.checks,
       incidents,
       ...(disk ? { disk } : {}),
       ...(environment ? { environment } : {}),
@@ -230,6 +248,8 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   }
 
   const started = Date.now();
+  const checking = patched(PATCHES.continuousVerification);
+  let plannerDone = false;
   const tipBefore = await acts.run.targetTip({ runId });
   const { plan, plannerError } = await planPhase();
   const cycleUsage = mergeByRole(plan?.usage ?? {}, {});
@@ -256,6 +276,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     incidents,
     disk,
   });
+  if (checks.checks.length) record.checks = checks.checks;
   const usage = mergeByRole(carry.usage, live.usage);
   const spent = totalOf(usage);
   upsertSearchAttributes([{ key: COST_USD, value: spent.costUsd }]);
@@ -287,6 +308,7 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     commits: carry.commits + record.tasks.merged,
     pendingGuidance,
     paused,
+    ...(checking ? { target: { green: checks.green, red: checks.red } } : {}),
   });
 
   /** First cycle only: validate everything before any agent starts, then make the hub. */
@@ -375,7 +397,14 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       pendingGuidance.length = 0;
       if (stopRequested) toPlanner((h) => h.signal(stopSignal));
       if (paused) toPlanner((h) => h.signal(pauseSignal));
-      plan = await child.result();
+      const watching = checking ? watchTarget(() => plannerDone) : null;
+      try {
+        plan = await child.result();
+      } finally {
+        plannerDone = true;
+        plannerId = null; // a break a running check still finds goes to the next cycle's planner
+        await watching; // one check at a time: the cycle's own verification waits for a running check
+      }
     } catch (err) {
       if (isCancellation(err)) throw err; // cancelling the run is a hard stop: children are cancelled and clean up
       plannerError = String((err as Error).cause ?? err);
@@ -395,7 +424,62 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     ]);
     lastReceipt = receipt;
     if (receipt.incidents?.length) incidents = [...incidents, ...receipt.incidents];
+    if (checking) await recordCheck(receipt);
     return receipt;
+  }
+
+  /**
+   * Checks the target tip while the planner's tree works: after verifyEveryMerges merges, or verifyEveryMinutes when
+   * anything merged. Merges never wait for it (workers merge in their own workflows); checks run one at a time.
+   */
+  async function watchTarget(done: () => boolean): Promise<void> {
+    const everyMerges = run.limits.verifyEveryMerges ?? DEFAULT_LIMITS.verifyEveryMerges;
+    const minutes = run.limits.verifyEveryMinutes ?? DEFAULT_LIMITS.verifyEveryMinutes;
+    if (!run.testCommand || (everyMerges === 0 && minutes === 0)) return;
+    for (;;) {
+      const woke = () => done() || checkDue(checks, { everyMerges }, false);
+      const timerFired = !(minutes > 0 ? await condition(woke, minutes * 60_000) : (await condition(woke), true));
+      if (done()) return;
+      if (!checkDue(checks, { everyMerges }, timerFired)) continue;
+      checks = startCheck(checks);
+      try {
+        const receipt = await acts.verify.verifyTarget.executeWithOptions({ summary: `check: ${run.testCommand}` }, [
+          { runId, testCommand: run.testCommand, timeoutMs: run.limits.commandTimeoutSeconds * 1000 },
+        ]);
+        lastReceipt = receipt;
+        if (receipt.incidents?.length) incidents = [...incidents, ...receipt.incidents];
+        await recordCheck(receipt);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        // A check that cannot run is not a verdict on the target; the cycle's own verification still runs.
+      }
+    }
+  }
+
+  /** A receipt's consequences: the green branch moves, or a new break is reported once to the planner. */
+  async function recordCheck(receipt: Receipt): Promise<void> {
+    const lastGreen = checks.green;
+    const { state, event } = onReceipt(checks, receipt, Date.now());
+    checks = state;
+    setCurrentDetails(
+      `cycle ${cycle}: ${phase === 'planning' ? 'planning and working' : phase}; ${describeHealth(checks)}`,
+    );
+    if (event.kind === 'green' && event.commit !== lastGreen) {
+      await publish({ as: 'green', commit: event.commit }, phase === 'planning');
+    } else if (event.kind === 'break' && lastGreen) {
+      const files = await acts.run.diffStat({ runId, from: lastGreen, to: event.commit }).catch(() => '');
+      guide(redAlert(receipt, lastGreen, event.suspects, files));
+    }
+  }
+
+  /** Publishes to the user's repository; mid-cycle, a failure waits for the cycle's own publish to surface. */
+  async function publish(how: { as?: 'green' | 'tip'; commit?: string }, tolerant: boolean): Promise<void> {
+    try {
+      const published = await acts.run.publishTarget({ runId, repo: run.repo, ...how });
+      if (published.incidents) incidents = published.incidents; // the whole log (older workers returned none)
+    } catch (err) {
+      if (!tolerant || isCancellation(err)) throw err;
+    }
   }
 
   /** The judge's verdict (continue, done or stop), with `done` refused on a failing receipt. */
@@ -425,8 +509,10 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
   /** The target branch to the user's repository. */
   async function publishPhase(): Promise<void> {
     phase = 'publishing';
-    const published = await acts.run.publishTarget({ runId, repo: run.repo });
-    if (published.incidents) incidents = published.incidents; // the whole log (older workers returned none)
+    if (!checking) return publish({}, false);
+    // longrun/<runId> holds green commits only (recordCheck moved it); without a test command, green is the tip.
+    if (!run.testCommand) await publish({}, false);
+    await publish({ as: 'tip' }, false);
   }
 
   /**

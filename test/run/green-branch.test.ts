@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { paths } from '../../src/config';
+import { createSampleRepo } from '../../src/demo/sample-repo';
+import type { SimRequest, SimResponse, SimToolCallSpec } from '../../src/sim/types';
+import type { RunResult, RunStatusView } from '../../src/workflows/definitions';
+import { RED_ALERT } from '../../src/workflows/lib/checks';
+import { startHarness, TEST_MODELS, type Harness } from '../helpers/harness';
+import { testEnv } from '../helpers/temporal';
+
+/**
+ * Continuous verification, end to end: a scripted worker breaks the tests in the middle of a cycle. A check of the
+ * target catches it, the root planner gets one red alert and makes one fixer task, `longrun/<runId>` only ever
+ * points at green commits, and the next receipt after the fix is green.
+ *
+ * One worker at a time, in plan order: fix sub() → break (a failing test) → notes → the fixer the alert asks for.
+ * The notes worker answers its first turn only once the root planner has received the alert, so the planner is
+ * still running when the check reports the break (otherwise the alert would wait for the next cycle's planner).
+ */
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+
+const TASKS: Record<string, Record<string, string>> = {
+  'Fix sub() in lib/math.js': { 'lib/math.js': 'exports.add = (a, b) => a + b;\nexports.sub = (a, b) => a - b;\n' },
+  'Add a strict test of add()': {
+    'tests/strict.test.js':
+      "const assert = require('assert');\nassert.strictEqual(require('../lib/math').add(1, 1), 3);\n",
+  },
+  'Write docs/NOTES.md': { 'docs/NOTES.md': '# Notes\n\nThe tests are plain node scripts under tests/.\n' },
+  'Fix the broken strict test': {
+    'tests/strict.test.js':
+      "const assert = require('assert');\nassert.strictEqual(require('../lib/math').add(1, 1), 2);\n",
+  },
+};
+const [FIX, BREAK, NOTES, FIXER] = Object.keys(TASKS);
+const spec = (title: string) => ({
+  title,
+  description: title,
+  acceptance: ['`node test.js` passes'],
+  files: Object.keys(TASKS[title]),
+});
+
+function scenario() {
+  let n = 0;
+  const call = (name: string, args: unknown): SimToolCallSpec => ({ id: `call_${++n}`, name, arguments: args });
+  const tools = (...calls: SimToolCallSpec[]): SimResponse => ({ toolCalls: calls });
+  const seen = { alerts: [] as string[], workerStarts: [] as string[], workerSawAlert: false };
+  let alerted!: () => void;
+  const alertSeen = new Promise<void>((resolve) => (alerted = resolve));
+  const plan = (tasks: string[], done: boolean) =>
+    tools(call('submit_plan', { rationale: 'scripted', tasks: tasks.map(spec), subplanners: [], done }));
+
+  const respond = async (req: SimRequest): Promise<SimResponse | null> => {
+    const last = req.messages.at(-1)!;
+    if (req.system.includes('You are the root planner')) {
+      if (last.role === 'user' && last.text.includes(RED_ALERT)) {
+        seen.alerts.push(last.text);
+        alerted();
+        return plan([FIXER], true);
+      }
+      if (req.turn === 0) return plan([FIX, BREAK, NOTES], false);
+      return plan([], true);
+    }
+    if (req.system.includes('You are a senior software engineer')) {
+      const title = /# Your task: (.+)/.exec(req.text)?.[1]?.trim() ?? '';
+      const files = TASKS[title];
+      if (!files) return tools(call('finish', { outcome: 'blocked', summary: `no script for "${title}"` }));
+      if (req.text.includes(RED_ALERT)) seen.workerSawAlert = true;
+      if (req.turn === 0) {
+        seen.workerStarts.push(title);
+        // Bounded: if the alert never comes, the assertions below say so.
+        if (title === NOTES) await Promise.race([alertSeen, new Promise((r) => setTimeout(r, 60_000).unref())]);
+        return tools(...Object.entries(files).map(([p, content]) => call('write_file', { path: p, content })));
+      }
+      if (req.turn === 1) return tools(call('run_command', { command: 'node test.js' }));
+      // The breaking worker finishes `done` on failing tests: the kind of small error the checks are for.
+      return tools(call('finish', { outcome: 'done', summary: `${title}: done`, notes: '', concerns: [] }));
+    }
+    if (req.system.includes('You are the judge')) {
+      const passed = /: PASSED in/.test(req.text);
+      return tools(
+        call('submit_verdict', {
+          decision: passed ? 'done' : 'continue',
+          reasons: [passed ? 'tests pass' : 'tests fail'],
+          nextFocus: '',
+          scratchpad: '',
+        }),
+      );
+    }
+    if (req.system.includes('You compress')) return { text: 'Summary.' };
+    return null;
+  };
+  return { respond, seen };
+}
+
+describe('continuous verification and the green branch (real dev server, real git, simulator)', () => {
+  let env: TestWorkflowEnvironment;
+  let h: Harness;
+  let repo: string;
+  const team = scenario();
+
+  beforeAll(async () => {
+    env = await testEnv();
+    h = await startHarness(env, team.respond);
+    repo = createSampleRepo(fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-green-')));
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await env?.teardown();
+    fs.rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('catches a break mid-cycle, gets exactly one fixer, and never publishes the red commit as green', async () => {
+    const runId = `green-${Date.now().toString(36)}`;
+    const handle = await env.client.workflow.start('autonomousRun', {
+      taskQueue: h.taskQueue,
+      workflowId: runId,
+      args: [
+        {
+          repo,
+          goal: 'Fix sub() and add tests.',
+          testCommand: 'node test.js',
+          models: TEST_MODELS,
+          limits: { maxParallelAgents: 1, maxDepth: 0, maxCycles: 2, verifyEveryMerges: 1 },
+        },
+      ],
+    });
+    const result: RunResult = await handle.result();
+    expect(result.status).toBe('done');
+    expect(result.cycles).toBe(1);
+    expect(result.lastReceipt?.passed).toBe(true);
+
+    // One alert, to the root planner, naming the breaking task as a suspect and the failing output.
+    expect(team.seen.alerts).toHaveLength(1);
+    const [alertText] = team.seen.alerts;
+    expect(alertText).toContain(BREAK);
+    expect(alertText).not.toContain(FIX);
+    expect(alertText).toContain('tests/strict.test.js');
+    expect(alertText).toMatch(/FAIL strict\.test\.js/);
+
+    // Exactly one fixer task ran, and no worker was handed the alert as its own guidance.
+    expect(team.seen.workerStarts.filter((t) => t === FIXER)).toHaveLength(1);
+    expect(team.seen.workerStarts.sort()).toEqual([FIX, BREAK, NOTES, FIXER].sort());
+    expect(team.seen.workerSawAlert).toBe(false);
+    expect(result.history[0].tasks).toEqual({ merged: 4, failed: 0, abandoned: 0 });
+
+    // The checks: green, then red from the break until the fixer merged, then green again.
+    const checks = result.history[0].checks ?? [];
+    const pattern = checks.map((c) => (c.passed ? 'G' : 'R')).join('');
+    expect(pattern).toMatch(/^G+R+G+$/);
+    const redCommits = new Set(checks.filter((c) => !c.passed).map((c) => c.commit));
+    const greenCommits = new Set(checks.filter((c) => c.passed).map((c) => c.commit));
+
+    // Every commit ever published as longrun/<runId> was found green, never the red one (the hub's reflog of it).
+    const hub = paths.hub(h.home, runId);
+    const published = git(hub, 'reflog', '--format=%H', `refs/longrun/published/longrun/${runId}`).split('\n');
+    expect(published.length).toBeGreaterThanOrEqual(2); // green before the break, green after the fix
+    for (const c of published) {
+      expect(redCommits.has(c)).toBe(false);
+      expect(greenCommits.has(c)).toBe(true);
+    }
+    // In the user's repository: the green branch at the last green commit; the tip under its own name.
+    const tip = git(hub, 'rev-parse', `refs/heads/longrun/${runId}`);
+    expect(git(repo, 'rev-parse', `longrun/${runId}-tip`)).toBe(tip);
+    expect(git(repo, 'rev-parse', `longrun/${runId}`)).toBe(result.lastReceipt?.commit);
+    expect(git(repo, 'show', `longrun/${runId}:tests/strict.test.js`)).toContain('add(1, 1), 2)');
+
+    const status: RunStatusView = await handle.query('status');
+    expect(status.target).toEqual({ green: result.lastReceipt?.commit, red: null });
+    expect(status.tipBranch).toBe(`longrun/${runId}-tip`);
+  });
+});
