@@ -73,9 +73,10 @@ import {
 import { PATCHES } from './patches';
 import { isRedAlert } from './lib/checks';
 
+import { task } from './task';
+
 /** Guidance a planner passes to its children: a red alert is for the planner that owns the break only. */
 const standing = (st: { guidance: string[] }) => st.guidance.filter((g) => !isRedAlert(g));
-import { task } from './task';
 
 export async function planner(input: PlannerInput): Promise<PlannerResult> {
   const { ctx, scope, depth } = input;

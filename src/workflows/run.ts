@@ -397,13 +397,16 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       pendingGuidance.length = 0;
       if (stopRequested) toPlanner((h) => h.signal(stopSignal));
       if (paused) toPlanner((h) => h.signal(pauseSignal));
-      const watching = checking ? watchTarget(() => plannerDone) : null;
+      // The watcher's outcome is taken at once: cancelling the run rejects its timer while the planner still drains,
+      // and a rejection nobody awaits yet fails the workflow task, dropping the cancel request to the planner with it.
+      const watching = checking ? settled(watchTarget(() => plannerDone)) : null;
       try {
         plan = await child.result();
       } finally {
         plannerDone = true;
         plannerId = null; // a break a running check still finds goes to the next cycle's planner
-        await watching; // one check at a time: the cycle's own verification waits for a running check
+        const watched = await watching; // one check at a time: the cycle's own verification waits for a running check
+        if (watched?.error) throw watched.error;
       }
     } catch (err) {
       if (isCancellation(err)) throw err; // cancelling the run is a hard stop: children are cancelled and clean up
@@ -539,6 +542,14 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
       disk = null; // measured before this cycle: no longer the run's disk use
     }
   }
+}
+
+/** A promise's outcome as a value, so its rejection is handled from the start and can be rethrown when awaited. */
+function settled(p: Promise<void>): Promise<{ error: unknown } | null> {
+  return p.then(
+    () => null,
+    (error: unknown) => ({ error }),
+  );
 }
 
 /**
