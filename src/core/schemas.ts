@@ -44,6 +44,7 @@ export const DEFAULT_LIMITS = {
   transcriptRetentionHours: (24 * 7) as number | null,
   verifyEveryMerges: 4,
   verifyEveryMinutes: 10,
+  fixerWaitMinutes: 5,
 };
 
 export const limitsSchema = z
@@ -126,6 +127,14 @@ export const limitsSchema = z
       .min(0)
       .max(24 * 60)
       .describe('Also check the target after this many minutes when anything merged since the last check (0: off).'),
+    fixerWaitMinutes: z
+      .number()
+      .min(0)
+      .max(24 * 60)
+      .describe(
+        'After a red alert, how long the planner has to start the one fixer task of the break before longrun queues ' +
+          'one itself.',
+      ),
   })
   .strict()
   .partial();
@@ -191,6 +200,12 @@ export const taskSpecSchema = z
     description: text('description', 8_000).describe('What to do and why, with the context a fresh engineer needs.'),
     acceptance: z.array(z.string().trim().min(1)).min(1, 'give at least one acceptance criterion').max(20),
     files: list(50).describe('Files or directories the task is expected to touch (hints, not a lock).'),
+    fixes: z
+      .string()
+      .trim()
+      .regex(/^[0-9a-f]{7,40}$/, 'fixes is the commit a red alert names (hex)')
+      .optional()
+      .describe('Only on the one task that fixes a break a red alert reported: the commit the alert names.'),
   })
   .strict();
 

@@ -168,6 +168,8 @@ export interface ToolCallInput {
   resultIndex: number;
   /** Timeout for run_command, ms. */
   commandTimeoutMs?: number;
+  /** The break this agent is the fixer of (TaskSpec.fixes): its test runs are told it owns the known failures. */
+  fixes?: string;
 }
 
 export interface ToolCallResult {
@@ -245,6 +247,20 @@ export interface TaskSpec {
   description: string;
   acceptance: string[];
   files: string[];
+  /** Set on the one task that fixes a break a red alert named: that break's id (its first red commit, 12 chars). */
+  fixes?: string;
+}
+
+/** The target's known break, as agents' test runs are told of it (workspace/known-red.ts). */
+export interface KnownRed {
+  /** The break's id: its first red commit, 12 chars (TaskSpec.fixes names it). */
+  id: string;
+  command: string;
+  outputTail: string;
+  /** Titles of the tasks merged since the last green commit. */
+  suspects: string[];
+  /** The task that owns the break, once a planner (or longrun, when the planner did not act) queued it. */
+  fixer: { title: string; by: 'planner' | 'longrun' } | null;
 }
 
 export interface ScopeSpec {

@@ -64,6 +64,8 @@ export interface AgentSetup {
   commandTimeoutMs: number;
   /** "worker step 7" in the Web UI. */
   label: string;
+  /** A fixer's break (TaskSpec.fixes): its test runs are told it owns the known failures. */
+  fixes?: string;
 }
 
 /** The agent of one role in a run: its model (RoleModels[role]), tools and control calls; `${role} step` in the UI. */
@@ -270,6 +272,7 @@ async function runTool(
       callId: call.id,
       resultIndex,
       commandTimeoutMs: a.commandTimeoutMs,
+      ...(a.fixes ? { fixes: a.fixes } : {}),
     };
     const summary = call.preview ? `${call.name}: ${call.preview}` : call.name;
     // Read-only tools run in this worker (the agent's workflow runs on its host, where the worktree is).

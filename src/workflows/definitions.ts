@@ -188,6 +188,8 @@ export interface PlannerCarry {
   scopeDone: boolean;
   paused: boolean;
   stopRequested: boolean;
+  /** Breaks whose one fixer this planner queued (absent before v0.2.0). */
+  fixers?: string[];
 }
 
 export interface PlannerResult {
@@ -226,7 +228,7 @@ export interface TaskCarry {
 
 /** Progress reported by planners to the run, so `status` sees the whole tree without querying it. */
 export type AgentEvent =
-  | { kind: 'started'; id: string; role: Role; title: string; at: number }
+  | { kind: 'started'; id: string; role: Role; title: string; at: number; fixes?: string }
   | { kind: 'finished'; id: string; role: Role; handoff?: Pick<Handoff, 'status' | 'commit'>; usage: UsageByRole };
 
 // ---------------------------------------------------------------------------
@@ -247,6 +249,8 @@ export const statusQuery = defineQuery<RunStatusView>('status');
 export const guideUpdate = defineUpdate<{ accepted: true; planners: number }, [GuidancePayload]>('guide');
 
 /** Internal: planners report agent starts and handoffs to the run, batched. */
+/** From the run to its root planner: the fixer of a break, made by longrun because the planner started none. */
+export const fixBreakSignal = defineSignal<[{ spec: TaskSpec }]>('fixBreak');
 export const agentEventsSignal = defineSignal<[AgentEvent[]]>('agentEvents');
 /** Internal, superseded by agentEvents: one event per signal. Still handled so older histories replay. */
 export const agentEventSignal = defineSignal<[AgentEvent]>('agentEvent');

@@ -17,6 +17,11 @@ export const PATCHES = {
   continuousVerification: 'continuous-verification',
   /** v0.2.0: a worker repeating the same call or failure is warned once, then stopped as stuck (lib/stuck.ts). */
   stuckAgents: 'stuck-agents',
+  /**
+   * v0.2.0: a break is known to agents (the hub's known-red record, written by the run, its fixer named by the
+   * planner) and gets exactly one fixer: longrun queues one itself when the planner starts none in time.
+   */
+  ownedBreaks: 'owned-breaks',
   /** v0.2.0: the run's first phase installs the project's dependencies (setup) before any agent starts. */
   environmentSetup: 'environment-setup',
 } as const;

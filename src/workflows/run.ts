@@ -27,7 +27,7 @@ import { targetBranch, workflowIds } from '../core/ids';
 import { DEFAULT_LIMITS, verdictSchema } from '../core/schemas';
 import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
 import { describeIncident } from '../core/incidents';
-import type { Receipt, RefIncident, Role, UsageByRole, Verdict } from '../core/types';
+import type { KnownRed, Receipt, RefIncident, Role, UsageByRole, Verdict } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
 import { agentFor, answerControl, newAgentState, readControl, resubmit, runUntilControl } from './agent';
 import { activitiesFor, type Acts } from './activities';
@@ -36,6 +36,7 @@ import {
   agentEventsSignal,
   guideUpdate,
   pauseSignal,
+  fixBreakSignal,
   replanSignal,
   resumeSignal,
   statusQuery,
@@ -57,7 +58,10 @@ import { cycleOutcome, cycleRecord, refuseDone, tasksOf } from './lib/cycle';
 import {
   checkDue,
   describeHealth,
+  fallbackFixer,
   initialChecks,
+  knownRedOf,
+  onFixerStarted,
   onMerge,
   onReceipt,
   redAlert,
@@ -138,8 +142,10 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     },
   );
   const onAgentEvent = (e: AgentEvent) => {
-    if (e.kind === 'started') agents.set(e.id, { id: e.id, role: e.role, title: e.title, startedAt: e.at });
-    else {
+    if (e.kind === 'started') {
+      agents.set(e.id, { id: e.id, role: e.role, title: e.title, startedAt: e.at });
+      if (e.fixes) checks = onFixerStarted(checks, e.fixes, e.title);
+    } else {
       const started = agents.get(e.id);
       if (e.handoff?.status === 'merged' && e.role === 'worker')
         checks = onMerge(checks, { taskId: e.id, title: started?.title ?? e.id, commit: e.handoff.commit ?? null });
@@ -249,6 +255,10 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
 
   const started = Date.now();
   const checking = patched(PATCHES.continuousVerification);
+  // One owner per break: the known-red record for agents, and longrun's own fixer when the planner starts none.
+  const owning = checking && patched(PATCHES.ownedBreaks);
+  const fixerWaitMs = (run.limits.fixerWaitMinutes ?? DEFAULT_LIMITS.fixerWaitMinutes) * 60_000;
+  let fixerDeadline: number | null = null;
   let plannerDone = false;
   const tipBefore = await acts.run.targetTip({ runId });
   const { plan, plannerError } = await planPhase();
@@ -439,11 +449,20 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     const everyMerges = run.limits.verifyEveryMerges ?? DEFAULT_LIMITS.verifyEveryMerges;
     const minutes = run.limits.verifyEveryMinutes ?? DEFAULT_LIMITS.verifyEveryMinutes;
     if (!run.testCommand || (everyMerges === 0 && minutes === 0)) return;
+    // A break the planner got before this cycle, or in a cycle that ended: this planner gets the bound afresh.
+    if (owning && checks.red && !checks.red.fixer) fixerDeadline = Date.now() + fixerWaitMs;
+    let lastCheck = Date.now();
     for (;;) {
       const woke = () => done() || checkDue(checks, { everyMerges }, false);
-      const timerFired = !(minutes > 0 ? await condition(woke, minutes * 60_000) : (await condition(woke), true));
+      const checkAt = minutes > 0 ? lastCheck + minutes * 60_000 : Infinity;
+      const fixerAt = fallbackPending() ? fixerDeadline! : Infinity;
+      const wakeAt = Math.min(checkAt, fixerAt);
+      if (wakeAt === Infinity) await condition(woke);
+      else await condition(woke, Math.max(1, wakeAt - Date.now()));
       if (done()) return;
-      if (!checkDue(checks, { everyMerges }, timerFired)) continue;
+      if (fallbackPending() && Date.now() >= fixerDeadline!) fallbackFixerNow();
+      if (!checkDue(checks, { everyMerges }, Date.now() >= checkAt)) continue;
+      lastCheck = Date.now();
       checks = startCheck(checks);
       try {
         const receipt = await acts.verify.verifyTarget.executeWithOptions({ summary: `check: ${run.testCommand}` }, [
@@ -459,20 +478,46 @@ async function runCycle(input: RunInput, carry?: RunCarry): Promise<RunResult> {
     }
   }
 
+  /** An open break with no fixer started and none queued by longrun: the planner still has until fixerDeadline. */
+  function fallbackPending(): boolean {
+    return owning && fixerDeadline !== null && !!checks.red && !checks.red.fixer && !checks.red.fallback;
+  }
+
+  /** The planner did not start a fixer within the bound: longrun queues one (the planner drops its own later). */
+  function fallbackFixerNow(): void {
+    if (!plannerId || !checks.red || !run.testCommand) return;
+    const spec = fallbackFixer(checks, run.testCommand);
+    checks = { ...checks, red: { ...checks.red, fallback: true } };
+    toPlanner((h) => h.signal(fixBreakSignal, { spec }));
+  }
+
   /** A receipt's consequences: the green branch moves, or a new break is reported once to the planner. */
   async function recordCheck(receipt: Receipt): Promise<void> {
     const lastGreen = checks.green;
+    const wasRed = !!checks.red;
     const { state, event } = onReceipt(checks, receipt, Date.now());
     checks = state;
     setCurrentDetails(
       `cycle ${cycle}: ${phase === 'planning' ? 'planning and working' : phase}; ${describeHealth(checks)}`,
     );
-    if (event.kind === 'green' && event.commit !== lastGreen) {
-      await publish({ as: 'green', commit: event.commit }, phase === 'planning');
+    if (event.kind === 'green') {
+      // Agents' test runs are no longer told of the break.
+      if (wasRed && owning) await knownRed(null);
+      if (event.commit !== lastGreen) await publish({ as: 'green', commit: event.commit }, phase === 'planning');
     } else if (event.kind === 'break' && lastGreen) {
       const files = await acts.run.diffStat({ runId, from: lastGreen, to: event.commit }).catch(() => '');
+      // Recorded before the planner hears of it: every test run from its fixer's first on is told of the break.
+      if (owning) await knownRed(knownRedOf(receipt, event.suspects));
+      fixerDeadline = plannerId ? Date.now() + fixerWaitMs : null;
       guide(redAlert(receipt, lastGreen, event.suspects, files));
     }
+  }
+
+  /** The hub's known-red record (workspace/known-red.ts); a failure to write it is not a verdict on anything. */
+  async function knownRed(red: KnownRed | null): Promise<void> {
+    await acts.run.recordKnownRed({ runId, red }).catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+    });
   }
 
   /** Publishes to the user's repository; mid-cycle, a failure waits for the cycle's own publish to surface. */

@@ -116,6 +116,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
       lease: input.lease,
       commandTimeoutMs: run.limits.commandTimeoutSeconds * 1000,
       label: 'worker step',
+      ...(spec.fixes ? { fixes: spec.fixes } : {}),
     };
     let lastCheckpoint = s.steps;
     // Pushed to the hub, so a task whose host or worktree is lost resumes from here (openWorkspace finds the branch).

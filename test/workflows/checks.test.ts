@@ -3,7 +3,10 @@ import {
   CHECKS_KEPT,
   checkDue,
   describeHealth,
+  fallbackFixer,
   initialChecks,
+  knownRedOf,
+  onFixerStarted,
   isRedAlert,
   onMerge,
   onReceipt,
@@ -101,10 +104,50 @@ describe('redAlert', () => {
     );
     expect(isRedAlert(text)).toBe(true);
     expect(text).toContain('`node test.js` fails on the target at 0123456789ab; it passed at fedcba987654');
-    expect(text).toContain('exactly ONE task');
+    expect(text).toContain('exactly ONE task that fixes this break, with "fixes": "0123456789ab"');
     expect(text).toContain('- run/c1/t2: Add max() (merged as aaaabbbbcccc)');
     expect(text).toContain('lib/max.js | 2 +-');
     expect(text).toContain('AssertionError: 2 !== 3');
     expect(isRedAlert('Add a LICENSE')).toBe(false);
+  });
+});
+
+describe('one owner per break', () => {
+  const broken = () => {
+    let s = onReceipt(startCheck(merge(initialChecks(), 1)), receipt('g1', true), 1).state;
+    s = startCheck(merge(s, 2));
+    return onReceipt(s, receipt('0123456789abcdef', false, 'FAIL x'), 2).state;
+  };
+
+  it('takes as fixer the first started agent whose spec names the open break, and no other', () => {
+    const s = broken();
+    expect(onFixerStarted(s, 'ffffffffffff', 'Other')).toBe(s); // another break
+    const owned = onFixerStarted(s, '0123456789ab', 'Fix it');
+    expect(owned.red?.fixer).toBe('Fix it');
+    expect(onFixerStarted(owned, '0123456789ab', 'Fix it again').red?.fixer).toBe('Fix it');
+    expect(onFixerStarted(initialChecks(), '0123456789ab', 'x').red).toBeNull(); // nothing is red
+  });
+
+  it("longrun's fixer names the break, the suspects and the command; a new cycle owns the break afresh", () => {
+    const s = broken();
+    const spec = fallbackFixer(s, 'node test.js');
+    expect(spec.fixes).toBe('0123456789ab');
+    expect(spec.title).toBe('Fix the break of `node test.js` at 0123456789ab');
+    expect(spec.description).toContain('- task 2 (merged as c2)');
+    expect(spec.description).not.toContain('task 1');
+    expect(spec.acceptance).toEqual(['`node test.js` passes']);
+    const next = initialChecks({ green: s.green, red: { ...s.red!, fixer: 'Fix it', fallback: true } });
+    expect(next.red).toMatchObject({ commit: '0123456789abcdef', fixer: null, fallback: false });
+  });
+
+  it("the known-red record carries the break's id, command, output and suspects, with no fixer yet", () => {
+    const s = broken();
+    expect(knownRedOf(receipt('0123456789abcdef', false, 'x'.repeat(5_000)), s.red!.suspects)).toEqual({
+      id: '0123456789ab',
+      command: 'node test.js',
+      outputTail: 'x'.repeat(1_500),
+      suspects: ['task 2'],
+      fixer: null,
+    });
   });
 });

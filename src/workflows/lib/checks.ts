@@ -3,7 +3,7 @@
  * means (green, a new break, still red, fixed), who the suspects of a break are, and what the planner is told.
  * run.ts runs the checks; unit-tested in test/workflows/checks.test.ts.
  */
-import type { Receipt } from '../../core/types';
+import type { KnownRed, Receipt, TaskSpec } from '../../core/types';
 
 /** A receipt as the run keeps it: small enough for workflow state and `status`, one per check. */
 export interface CheckSummary {
@@ -27,7 +27,15 @@ export interface TargetHealth {
   /** The last commit a receipt found green; `longrun/<runId>` points here. */
   green: string | null;
   /** The open break, if any: its first red commit and the suspects it was reported with. */
-  red: { commit: string; since: number; suspects: Suspect[] } | null;
+  red: {
+    commit: string;
+    since: number;
+    suspects: Suspect[];
+    /** The fixer task, once one started (its title); absent before v0.2.0. */
+    fixer?: string | null;
+    /** longrun queued a fixer itself: the planner did not start one within limits.fixerWaitMinutes. */
+    fallback?: boolean;
+  } | null;
 }
 
 export interface CheckState extends TargetHealth {
@@ -50,7 +58,8 @@ export const isRedAlert = (guidance: string) => guidance.startsWith(RED_ALERT);
 export function initialChecks(health?: TargetHealth): CheckState {
   return {
     green: health?.green ?? null,
-    red: health?.red ?? null,
+    // A fixer of an earlier cycle has ended: the break is owned afresh in this one.
+    red: health?.red ? { ...health.red, fixer: null, fallback: false } : null,
     mergesSince: 0,
     suspects: [],
     inFlight: 0,
@@ -110,6 +119,45 @@ export function onReceipt(s: CheckState, r: Receipt, at: number): { state: Check
 
 const ALERT_OUTPUT = 3_000;
 
+/** A break's id: its first red commit, short; the fixer task names it in TaskSpec.fixes. */
+export const breakId = (commit: string) => commit.slice(0, 12);
+
+/** The agent that started is the break's fixer when its spec names the open break. */
+export function onFixerStarted(s: CheckState, fixes: string, title: string): CheckState {
+  if (!s.red || s.red.fixer || !breakId(s.red.commit).startsWith(fixes.slice(0, 12))) return s;
+  return { ...s, red: { ...s.red, fixer: title } };
+}
+
+/** The fixer longrun queues when the planner did not act on a red alert. */
+export function fallbackFixer(s: CheckState, command: string): TaskSpec {
+  const red = s.red!;
+  const suspects = red.suspects.map((t) => `- ${t.title}${t.commit ? ` (merged as ${t.commit.slice(0, 12)})` : ''}`);
+  return {
+    title: `Fix the break of \`${command}\` at ${breakId(red.commit)}`.slice(0, 200),
+    description: [
+      `\`${command}\` fails on the target since ${breakId(red.commit)}; it passed at ${s.green?.slice(0, 12)}. You own ` +
+        'this break (longrun made this task because no planner did). Run the tests, find which merge broke them, ' +
+        'and fix it without undoing what the suspects were for.',
+      'Suspects (merged since the last green commit):',
+      ...(suspects.length ? suspects : ['- (none recorded)']),
+    ].join('\n'),
+    acceptance: [`\`${command}\` passes`],
+    files: [],
+    fixes: breakId(red.commit),
+  };
+}
+
+/** The break as agents' test runs are told of it (workspace/known-red.ts). */
+export function knownRedOf(r: Receipt, suspects: Suspect[]): KnownRed {
+  return {
+    id: breakId(r.commit),
+    command: r.command,
+    outputTail: r.outputTail.slice(-1_500),
+    suspects: suspects.map((t) => t.title),
+    fixer: null,
+  };
+}
+
 /** The one message a break sends to the planner that owns the run. */
 export function redAlert(r: Receipt, green: string, suspects: Suspect[], diffStat: string): string {
   const who = suspects.length
@@ -118,7 +166,8 @@ export function redAlert(r: Receipt, green: string, suspects: Suspect[], diffSta
   const tail = r.outputTail.length > ALERT_OUTPUT ? r.outputTail.slice(-ALERT_OUTPUT) : r.outputTail;
   return [
     `${RED_ALERT} \`${r.command}\` fails on the target at ${r.commit.slice(0, 12)}; it passed at ${green.slice(0, 12)}.`,
-    'Create exactly ONE task that fixes this break (name the failing output in it); no other task should chase it.',
+    `Create exactly ONE task that fixes this break, with "fixes": "${breakId(r.commit)}" (name the failing output ` +
+      'in it); no other task should chase it. If none starts soon, longrun makes it.',
     'Suspects (merged since the last green commit):',
     ...who,
     'Files changed since the last green commit:',
