@@ -90,8 +90,10 @@ export function createWorkspaceActivities(deps: {
       taskId: string;
       title: string;
       message?: string;
+      testFirst?: { command: string; timeoutMs: number };
     }): Promise<IntegrationResult> {
-      return redact(await integrateTask(integrator, { home, ...input }));
+      const testFirst = input.testFirst && { ...input.testFirst, env: deps.env, redact };
+      return redact(await integrateTask(integrator, { home, ...input, testFirst }));
     },
 
     async closeWorkspace(input: {

@@ -27,6 +27,8 @@ export const modelSettingsSchema = z
 
 /** How model calls run (RunInput.modelCalls); see src/workflows/activities.ts. */
 export const MODEL_CALL_MODES = ['activity', 'local'] as const;
+export const MERGE_POLICIES = ['merge-clean', 'tests-pass'] as const;
+export type MergePolicy = (typeof MERGE_POLICIES)[number];
 export type ModelCallMode = (typeof MODEL_CALL_MODES)[number];
 
 export const DEFAULT_LIMITS = {
@@ -165,6 +167,15 @@ export const runInputSchema = z
     models: z.partialRecord(z.enum(ROLES), modelSettingsSchema).optional().describe('Model per role.'),
     limits: limitsSchema.optional(),
     guidance: z.string().optional().describe('Standing instructions for every planner and worker.'),
+    mergePolicy: z
+      .enum(MERGE_POLICIES, { error: "must be 'merge-clean' (the default) or 'tests-pass'" })
+      .optional()
+      .describe(
+        "When a worker's merge is accepted. 'merge-clean' (default): when it merges onto the tip without conflicts; " +
+          "checks of the target catch what breaks. 'tests-pass': also only when the test command passes on the " +
+          "worker's work merged with the tip, in its workspace; if the tip moved meanwhile, the merge onto the newer " +
+          'tip is not tested again. Needs a testCommand.',
+      ),
     modelCalls: z
       .enum(MODEL_CALL_MODES)
       .optional()

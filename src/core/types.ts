@@ -224,6 +224,15 @@ export type IntegrationResult = (
   | { status: 'already-merged'; commit: string; filesChanged: string[] }
   | { status: 'no-changes' }
   | { status: 'conflict'; onto: string; files: Array<{ path: string; content: string }> }
+  /** mergePolicy 'tests-pass': the test command failed on the task merged with the tip `onto`, in its workspace. */
+  | {
+      status: 'tests-failed';
+      onto: string;
+      command: string;
+      exitCode: number | null;
+      timedOut: boolean;
+      outputTail: string;
+    }
 ) & { incidents?: RefIncident[] };
 
 /** The outcome of running the test command on a clean checkout of a commit. */

@@ -39,6 +39,8 @@ export interface ResolvedRun {
   limits: Limits;
   /** Absent in runs started before the option existed: 'activity'. */
   modelCalls?: ModelCallMode;
+  /** 'tests-pass': a worker's merge is accepted only if the test command passes on it (absent: 'merge-clean'). */
+  mergePolicy?: 'tests-pass';
   startedAt: number;
   promptsHash: string;
 }

@@ -22,6 +22,8 @@ export const PATCHES = {
    * planner) and gets exactly one fixer: longrun queues one itself when the planner starts none in time.
    */
   ownedBreaks: 'owned-breaks',
+  /** v0.2.0: mergePolicy 'tests-pass': a worker's merge runs the test command on the merged result first. */
+  mergePolicy: 'merge-policy',
   /** v0.2.0: the run's first phase installs the project's dependencies (setup) before any agent starts. */
   environmentSetup: 'environment-setup',
 } as const;

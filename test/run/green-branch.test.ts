@@ -47,7 +47,7 @@ const spec = (title: string) => ({
 });
 
 /** `plannerActs`: the planner makes the fixer the alert asks for; else it ignores the alert and longrun makes it. */
-function scenario(o: { plannerActs: boolean; fallbackQueued?: () => Promise<boolean> }) {
+function scenario(o: { plannerActs: boolean; fallbackQueued?: () => Promise<boolean>; breakLands?: boolean }) {
   let n = 0;
   const call = (name: string, args: unknown): SimToolCallSpec => ({ id: `call_${++n}`, name, arguments: args });
   const tools = (...calls: SimToolCallSpec[]): SimResponse => ({ toolCalls: calls });
@@ -58,6 +58,8 @@ function scenario(o: { plannerActs: boolean; fallbackQueued?: () => Promise<bool
     /** The result of each worker's test run, by task title. */
     testRuns: {} as Record<string, string>,
     plannerToldFixerExists: false,
+    /** Workers whose merge mergePolicy 'tests-pass' refused. */
+    refused: [] as string[],
   };
   let breakId = '';
   let plannerTurnsAfterAlert = 0;
@@ -96,7 +98,8 @@ function scenario(o: { plannerActs: boolean; fallbackQueued?: () => Promise<bool
       if (req.turn === 0) {
         seen.workerStarts.push(title);
         // Bounded: if the alert never comes, the assertions below say so.
-        if (title === NOTES) await Promise.race([alertSeen, new Promise((r) => setTimeout(r, 60_000).unref())]);
+        if (title === NOTES && o.breakLands !== false)
+          await Promise.race([alertSeen, new Promise((r) => setTimeout(r, 60_000).unref())]);
         // Holding the only slot until longrun queued its fixer keeps the planner running until then.
         if (title === NOTES && o.fallbackQueued) {
           const deadline = Date.now() + 60_000;
@@ -105,6 +108,10 @@ function scenario(o: { plannerActs: boolean; fallbackQueued?: () => Promise<bool
         return tools(...Object.entries(files).map(([p, content]) => call('write_file', { path: p, content })));
       }
       if (req.turn === 1) return tools(call('run_command', { command: 'node test.js' }));
+      if (last.role === 'tool' && last.text.includes('(mergePolicy tests-pass)')) {
+        seen.refused.push(title); // what the fixer would have written: the worker fixes its own test
+        return tools(...Object.entries(TASKS[FIXER]).map(([p, content]) => call('write_file', { path: p, content })));
+      }
       if (req.turn === 2) seen.testRuns[title] = last.text;
       // The breaking worker finishes `done` on failing tests: the kind of small error the checks are for.
       return tools(call('finish', { outcome: 'done', summary: `${title}: done`, notes: '', concerns: [] }));
@@ -265,6 +272,50 @@ describe('a planner that ignores the red alert: longrun makes the one fixer (rea
     // The notes worker's test run came after longrun queued the fixer, before it started; the fixer owns the break.
     expect(team.seen.testRuns[NOTES]).toContain('the target is known red');
     expect(team.seen.testRuns[fixers[0]]).toContain('you own the known break of the target');
+    expect(git(repo, 'show', `longrun/${runId}:tests/strict.test.js`)).toContain('add(1, 1), 2)');
+  });
+});
+
+describe("mergePolicy 'tests-pass': the breaking merge is refused (real dev server, real git, simulator)", () => {
+  let env: TestWorkflowEnvironment;
+  let h: Harness;
+  let repo: string;
+  const team = scenario({ plannerActs: true, breakLands: false });
+
+  beforeAll(async () => {
+    env = await testEnv();
+    h = await startHarness(env, team.respond);
+    repo = createSampleRepo(fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-tests-pass-')));
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await env?.teardown();
+    fs.rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('tells the worker why, it fixes its own test, and the target is never red', async () => {
+    const runId = `tests-pass-${Date.now().toString(36)}`;
+    const result: RunResult = await env.client.workflow.execute('autonomousRun', {
+      taskQueue: h.taskQueue,
+      workflowId: runId,
+      args: [
+        {
+          repo,
+          goal: 'Fix sub() and add tests.',
+          testCommand: 'node test.js',
+          mergePolicy: 'tests-pass',
+          models: TEST_MODELS,
+          limits: { maxParallelAgents: 1, maxDepth: 0, maxCycles: 2, verifyEveryMerges: 1 },
+        },
+      ],
+    });
+    expect(result.status).toBe('done');
+    expect(team.seen.refused).toEqual([BREAK]);
+    expect(team.seen.alerts).toHaveLength(0);
+    expect(result.history[0].tasks).toEqual({ merged: 3, failed: 0, abandoned: 0 });
+    const checks = result.history[0].checks ?? [];
+    expect(checks.length).toBeGreaterThan(0);
+    expect(checks.every((c) => c.passed)).toBe(true);
     expect(git(repo, 'show', `longrun/${runId}:tests/strict.test.js`)).toContain('add(1, 1), 2)');
   });
 });
