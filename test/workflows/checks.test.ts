@@ -124,6 +124,7 @@ describe('one owner per break', () => {
     expect(onFixerStarted(s, 'ffffffffffff', 'Other')).toBe(s); // another break
     const owned = onFixerStarted(s, '0123456789ab', 'Fix it');
     expect(owned.red?.fixer).toBe('Fix it');
+    expect(describeHealth(owned)).toBe('target RED since 0123456789ab, fixer: Fix it (2 check(s) this cycle)');
     expect(onFixerStarted(owned, '0123456789ab', 'Fix it again').red?.fixer).toBe('Fix it');
     expect(onFixerStarted(initialChecks(), '0123456789ab', 'x').red).toBeNull(); // nothing is red
   });

@@ -182,7 +182,10 @@ export function redAlert(r: Receipt, green: string, suspects: Suspect[], diffSta
 /** One line for the Web UI's current details and `report`. */
 export function describeHealth(s: CheckState): string {
   const n = s.checks.length;
-  if (s.red) return `target RED since ${s.red.commit.slice(0, 12)} (${n} check(s) this cycle)`;
+  if (s.red) {
+    const owner = s.red.fixer ? `, fixer: ${s.red.fixer}` : s.red.fallback ? ', fixer queued by longrun' : '';
+    return `target RED since ${s.red.commit.slice(0, 12)}${owner} (${n} check(s) this cycle)`;
+  }
   if (s.green) return `target green at ${s.green.slice(0, 12)} (${n} check(s) this cycle)`;
   return n ? `target not green yet (${n} check(s) this cycle)` : 'target not checked yet';
 }
