@@ -67,6 +67,10 @@ export async function runInputProblems(
     }
   }
   const raw = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  if (raw.mergePolicy === 'tests-pass' && (typeof raw.testCommand !== 'string' || !raw.testCommand.trim()))
+    problems.push(
+      "mergePolicy: 'tests-pass' needs a testCommand to run on each merge; set testCommand or drop mergePolicy",
+    );
   const repo = typeof raw.repo === 'string' && raw.repo.trim() && !bad.has('repo') ? raw.repo.trim() : null;
   if (repo)
     problems.push(
@@ -146,6 +150,7 @@ export function createRunActivities(deps: { env?: NodeJS.ProcessEnv; hostTaskQue
         models,
         limits: { ...DEFAULT_LIMITS, ...spec.limits },
         modelCalls: spec.modelCalls ?? 'activity',
+        ...(spec.mergePolicy === 'tests-pass' ? { mergePolicy: spec.mergePolicy } : {}),
         startedAt,
         promptsHash: await promptsHash(),
       };

@@ -10,6 +10,7 @@ import { materializeEnvironment } from '../workspace/environment';
 import { sandboxSettingsFromEnv, SandboxUnavailableError } from '../tools/sandbox';
 import { checkTarget } from '../workspace/guard';
 import { hubExists } from '../workspace/hub';
+import { knownRedNote, readKnownRed, runsTests } from '../workspace/known-red';
 import { headRef, targetBranch } from '../workspace/names';
 import { activityContext, heartbeating } from './heartbeat';
 
@@ -137,11 +138,25 @@ export function createToolActivities(deps: {
     };
   }
 
+  /** A test run while the target is known red: the known failures and their owner (workspace/known-red.ts). */
+  async function noteKnownRed(call: ToolCall, input: ToolCallInput, outcome: ToolOutcome): Promise<ToolOutcome> {
+    const command = (call.arguments as { command?: unknown } | undefined)?.command;
+    if (typeof command !== 'string') return outcome;
+    const red = await readKnownRed(paths.hub(deps.config.home, input.runId));
+    if (!red || !runsTests(command, red.command, outcome.ok)) return outcome;
+    return {
+      ...outcome,
+      content: outcome.content + knownRedNote(red, input.fixes),
+      summary: `${outcome.summary} (target known red)`,
+    };
+  }
+
   return {
     async runTool(input: ToolCallInput): Promise<ToolCallResult> {
       const call = await findCall(input);
       let outcome = await execute(call, input);
-      if (call.name === 'run_command') outcome = await guardAfterCommand(call, input, outcome);
+      if (call.name === 'run_command')
+        outcome = await noteKnownRed(call, input, await guardAfterCommand(call, input, outcome));
       outcome = redact(outcome);
       const result: ChatMessage = {
         role: 'tool',

@@ -4,6 +4,7 @@ import type { HubInfo, IntegrationResult, Receipt, RefIncident, WorkspaceInfo } 
 import * as environment from '../workspace/environment';
 import * as hub from '../workspace/hub';
 import { integrateTask } from '../workspace/integrate';
+import { claimKnownRed, writeKnownRed, type KnownRed } from '../workspace/known-red';
 import { Integrator } from '../workspace/integrator';
 import { verifyTarget } from '../workspace/verify';
 import * as worktree from '../workspace/worktree';
@@ -89,8 +90,10 @@ export function createWorkspaceActivities(deps: {
       taskId: string;
       title: string;
       message?: string;
+      testFirst?: { command: string; timeoutMs: number };
     }): Promise<IntegrationResult> {
-      return redact(await integrateTask(integrator, { home, ...input }));
+      const testFirst = input.testFirst && { ...input.testFirst, env: deps.env, redact };
+      return redact(await integrateTask(integrator, { home, ...input, testFirst }));
     },
 
     async closeWorkspace(input: {
@@ -113,12 +116,25 @@ export function createWorkspaceActivities(deps: {
     async publishTarget(input: {
       runId: string;
       repo: string;
+      /** 'green': `commit` as longrun/<runId>; 'tip': the tip as longrun/<runId>-tip; absent: the tip as longrun/<runId>. */
+      as?: 'green' | 'tip';
+      commit?: string;
     }): Promise<{ branch: string; commit: string; incidents: RefIncident[] }> {
-      return hub.publishTarget(home, input.runId, input.repo);
+      return hub.publishTarget(home, input.runId, input.repo, { as: input.as, commit: input.commit });
     },
 
     async diffStat(input: { runId: string; from: string; to?: string }): Promise<string> {
       return hub.diffStat(home, input.runId, input.from, input.to);
+    },
+
+    /** The target's known break for agents' test runs (workspace/known-red.ts); null clears it. */
+    async recordKnownRed(input: { runId: string; red: KnownRed | null }): Promise<void> {
+      await writeKnownRed(await hub.requireHub(home, input.runId), input.red);
+    },
+
+    /** The planner names the fixer of break `id` before it starts; false when that break is fixed meanwhile. */
+    async claimKnownRed(input: { runId: string; id: string; fixer: NonNullable<KnownRed['fixer']> }): Promise<boolean> {
+      return claimKnownRed(await hub.requireHub(home, input.runId), input.id, input.fixer);
     },
 
     async targetTip(input: { runId: string }): Promise<string> {

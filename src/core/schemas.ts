@@ -27,6 +27,8 @@ export const modelSettingsSchema = z
 
 /** How model calls run (RunInput.modelCalls); see src/workflows/activities.ts. */
 export const MODEL_CALL_MODES = ['activity', 'local'] as const;
+export const MERGE_POLICIES = ['merge-clean', 'tests-pass'] as const;
+export type MergePolicy = (typeof MERGE_POLICIES)[number];
 export type ModelCallMode = (typeof MODEL_CALL_MODES)[number];
 
 export const DEFAULT_LIMITS = {
@@ -42,6 +44,9 @@ export const DEFAULT_LIMITS = {
   commandTimeoutSeconds: 600,
   heartbeatTimeoutSeconds: 30,
   transcriptRetentionHours: (24 * 7) as number | null,
+  verifyEveryMerges: 4,
+  verifyEveryMinutes: 10,
+  fixerWaitMinutes: 5,
 };
 
 export const limitsSchema = z
@@ -110,6 +115,28 @@ export const limitsSchema = z
         "How long finished agents' transcripts are kept, in hours. After each cycle they are compressed; the tidy " +
           'step after a later cycle removes those older than this (null: keep them).',
       ),
+    verifyEveryMerges: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .describe(
+        'Run the test command on the target tip, while the cycle works, after this many merges (0: off). One check ' +
+          'at a time and merges never wait for it; `longrun/<runId>` is published only at commits a check found green.',
+      ),
+    verifyEveryMinutes: z
+      .number()
+      .min(0)
+      .max(24 * 60)
+      .describe('Also check the target after this many minutes when anything merged since the last check (0: off).'),
+    fixerWaitMinutes: z
+      .number()
+      .min(0)
+      .max(24 * 60)
+      .describe(
+        'After a red alert, how long the planner has to start the one fixer task of the break before longrun queues ' +
+          'one itself.',
+      ),
   })
   .strict()
   .partial();
@@ -140,6 +167,15 @@ export const runInputSchema = z
     models: z.partialRecord(z.enum(ROLES), modelSettingsSchema).optional().describe('Model per role.'),
     limits: limitsSchema.optional(),
     guidance: z.string().optional().describe('Standing instructions for every planner and worker.'),
+    mergePolicy: z
+      .enum(MERGE_POLICIES, { error: "must be 'merge-clean' (the default) or 'tests-pass'" })
+      .optional()
+      .describe(
+        "When a worker's merge is accepted. 'merge-clean' (default): when it merges onto the tip without conflicts; " +
+          "checks of the target catch what breaks. 'tests-pass': also only when the test command passes on the " +
+          "worker's work merged with the tip, in its workspace; if the tip moved meanwhile, the merge onto the newer " +
+          'tip is not tested again. Needs a testCommand.',
+      ),
     modelCalls: z
       .enum(MODEL_CALL_MODES)
       .optional()
@@ -175,6 +211,12 @@ export const taskSpecSchema = z
     description: text('description', 8_000).describe('What to do and why, with the context a fresh engineer needs.'),
     acceptance: z.array(z.string().trim().min(1)).min(1, 'give at least one acceptance criterion').max(20),
     files: list(50).describe('Files or directories the task is expected to touch (hints, not a lock).'),
+    fixes: z
+      .string()
+      .trim()
+      .regex(/^[0-9a-f]{7,40}$/, 'fixes is the commit a red alert names (hex)')
+      .optional()
+      .describe('Only on the one task that fixes a break a red alert reported: the commit the alert names.'),
   })
   .strict();
 

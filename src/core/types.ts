@@ -168,6 +168,8 @@ export interface ToolCallInput {
   resultIndex: number;
   /** Timeout for run_command, ms. */
   commandTimeoutMs?: number;
+  /** The break this agent is the fixer of (TaskSpec.fixes): its test runs are told it owns the known failures. */
+  fixes?: string;
 }
 
 export interface ToolCallResult {
@@ -222,6 +224,15 @@ export type IntegrationResult = (
   | { status: 'already-merged'; commit: string; filesChanged: string[] }
   | { status: 'no-changes' }
   | { status: 'conflict'; onto: string; files: Array<{ path: string; content: string }> }
+  /** mergePolicy 'tests-pass': the test command failed on the task merged with the tip `onto`, in its workspace. */
+  | {
+      status: 'tests-failed';
+      onto: string;
+      command: string;
+      exitCode: number | null;
+      timedOut: boolean;
+      outputTail: string;
+    }
 ) & { incidents?: RefIncident[] };
 
 /** The outcome of running the test command on a clean checkout of a commit. */
@@ -245,6 +256,20 @@ export interface TaskSpec {
   description: string;
   acceptance: string[];
   files: string[];
+  /** Set on the one task that fixes a break a red alert named: that break's id (its first red commit, 12 chars). */
+  fixes?: string;
+}
+
+/** The target's known break, as agents' test runs are told of it (workspace/known-red.ts). */
+export interface KnownRed {
+  /** The break's id: its first red commit, 12 chars (TaskSpec.fixes names it). */
+  id: string;
+  command: string;
+  outputTail: string;
+  /** Titles of the tasks merged since the last green commit. */
+  suspects: string[];
+  /** The task that owns the break, once a planner (or longrun, when the planner did not act) queued it. */
+  fixer: { title: string; by: 'planner' | 'longrun' } | null;
 }
 
 export interface ScopeSpec {

@@ -3,7 +3,7 @@
  * control tool (finish, submit_plan, submit_verdict). Each model turn and each tool call is its own activity;
  * the conversation itself stays on disk (claim-check), the workflow only holds its { id, length }.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
 import { refuseCall, type Lease } from '../core/budget';
 import { describeIssues, type ModelCallMode } from '../core/schemas';
 import type { ZodError } from 'zod';
@@ -22,6 +22,11 @@ import { addCallByRole, totalOf } from '../core/usage';
 import type { ModelRequest } from '../activities';
 import type { Acts } from './activities';
 import type { ResolvedRun } from './definitions';
+import { initialStuck, stuckWarning, trackTool, type StuckState, type StuckVerdict } from './lib/stuck';
+import { PATCHES } from './patches';
+
+/** Same call in a row, or same failure, this many times: a worker is warned once; twice as many: it is stopped. */
+export const STUCK_REPEATS = 10;
 
 export type { Toolset } from '../activities/toolsets';
 import type { Toolset } from '../activities/toolsets';
@@ -36,6 +41,8 @@ export interface AgentState {
   emptyReplies: number;
   compactions: number;
   lastTool: string | null;
+  /** Repeated calls and failures (lib/stuck.ts); starts afresh after continue-as-new. */
+  stuck?: StuckState;
 }
 
 export interface AgentSetup {
@@ -57,6 +64,8 @@ export interface AgentSetup {
   commandTimeoutMs: number;
   /** "worker step 7" in the Web UI. */
   label: string;
+  /** A fixer's break (TaskSpec.fixes): its test runs are told it owns the known failures. */
+  fixes?: string;
 }
 
 /** The agent of one role in a run: its model (RoleModels[role]), tools and control calls; `${role} step` in the UI. */
@@ -149,6 +158,7 @@ export async function runUntilControl(
     s.emptyReplies = 0;
 
     const control = reply.toolCalls.find((c) => a.control.includes(c.name));
+    let stuck: StuckVerdict | null = null;
     const assistantIndex = s.transcript.length - 1;
     let next = s.transcript.length;
     for (const call of reply.toolCalls) {
@@ -158,10 +168,21 @@ export async function runUntilControl(
         continue;
       }
       s.lastTool = call.name;
-      await runTool(a, s, assistantIndex, next++, call);
+      const seen = await runTool(a, s, assistantIndex, next++, call);
+      if (a.role === 'worker' && seen) {
+        const t = trackTool(
+          s.stuck ?? initialStuck(),
+          { name: call.name, preview: call.preview ?? '', ...seen },
+          STUCK_REPEATS,
+        );
+        s.stuck = t.state;
+        if (t.verdict.kind !== 'ok' && patched(PATCHES.stuckAgents)) stuck = t.verdict;
+      }
     }
     s.transcript = { id: s.transcript.id, length: next };
+    if (stuck?.kind === 'warn') await say(a, s, [{ role: 'user', content: stuckWarning(stuck.what) }]);
     await opts.afterTurn?.();
+    if (stuck?.kind === 'stuck') return { kind: 'limit', reason: `stuck: it ${stuck.what}` };
     if (control) return { kind: 'control', call: control };
   }
 }
@@ -229,10 +250,17 @@ async function writeToolResult(
   ]);
 }
 
-async function runTool(a: AgentSetup, s: AgentState, assistantIndex: number, resultIndex: number, call: ToolCall) {
+/** Runs one tool call; returns what the stuck check needs, or null when the tool could not run. */
+async function runTool(
+  a: AgentSetup,
+  s: AgentState,
+  assistantIndex: number,
+  resultIndex: number,
+  call: ToolCall,
+): Promise<{ ok: boolean; summary: string } | null> {
   if (!a.workspace) {
     await writeToolResult(a, s, resultIndex, call, `Unknown tool '${call.name}': you have no workspace tools.`, true);
-    return;
+    return null;
   }
   try {
     const input = {
@@ -244,6 +272,7 @@ async function runTool(a: AgentSetup, s: AgentState, assistantIndex: number, res
       callId: call.id,
       resultIndex,
       commandTimeoutMs: a.commandTimeoutMs,
+      ...(a.fixes ? { fixes: a.fixes } : {}),
     };
     const summary = call.preview ? `${call.name}: ${call.preview}` : call.name;
     // Read-only tools run in this worker (the agent's workflow runs on its host, where the worktree is).
@@ -252,11 +281,13 @@ async function runTool(a: AgentSetup, s: AgentState, assistantIndex: number, res
       : await a.acts.tool.runTool.executeWithOptions({ taskQueue: a.hostQueue, summary }, [input]);
     s.lastTool = `${call.name}: ${result.summary}`.slice(0, 200);
     s.contextTokens += 200; // refined by the next reply's usage
+    return { ok: result.ok, summary: result.summary };
   } catch (err) {
     if (isCancellation(err)) throw err;
     // One attempt only: the agent sees what went wrong and decides.
     const message = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
     await writeToolResult(a, s, resultIndex, call, `The tool failed: ${message}`, true);
+    return null;
   }
 }
 

@@ -7,6 +7,7 @@ import type { Lease } from '../core/budget';
 import type { DiskUse } from '../core/disk';
 import type { RunEnvironment } from '../core/environment';
 import type { Limits, ModelCallMode, RunInput } from '../core/schemas';
+import type { CheckSummary, TargetHealth } from './lib/checks';
 import type {
   Handoff,
   HubInfo,
@@ -41,6 +42,8 @@ export interface ResolvedRun {
   limits: Limits;
   /** Absent in runs started before the option existed: 'activity'. */
   modelCalls?: ModelCallMode;
+  /** 'tests-pass': a worker's merge is accepted only if the test command passes on it (absent: 'merge-clean'). */
+  mergePolicy?: 'tests-pass';
   startedAt: number;
   promptsHash: string;
 }
@@ -79,6 +82,8 @@ export interface CycleRecord {
   incidents?: RefIncident[];
   /** The run's disk use after the cycle's tidy step (absent before v0.2.0, or when the tidy step failed). */
   disk?: DiskUse;
+  /** The checks of the target made while the cycle worked (continuous verification; absent before v0.2.0). */
+  checks?: CheckSummary[];
 }
 
 /** Carried across continue-as-new: totals and the scratchpad, nothing else (fresh cycles against drift). */
@@ -94,6 +99,8 @@ export interface RunCarry {
   commits: number;
   pendingGuidance: string[];
   paused: boolean;
+  /** The target's last green commit and open break, across cycles (absent before v0.2.0). */
+  target?: TargetHealth;
 }
 
 export interface RunResult {
@@ -135,6 +142,11 @@ export interface RunStatusView {
   lastVerdict: Verdict | null;
   lastReceipt: Receipt | null;
   resultBranch: string;
+  /** The latest tip, green or not, published beside resultBranch (which only ever holds green commits). */
+  tipBranch?: string;
+  /** The target's last green commit and open break, and this cycle's checks (continuous verification). */
+  target?: TargetHealth;
+  checks?: CheckSummary[];
   /** Shared refs found moved behind longrun's back and restored, oldest first (the latest few). */
   incidents?: RefIncident[];
   /** The run's disk use as last measured (after the latest cycle's tidy step); absent before the first. */
@@ -173,6 +185,8 @@ export interface PlannerCarry {
   scopeDone: boolean;
   paused: boolean;
   stopRequested: boolean;
+  /** Breaks whose one fixer this planner queued (absent before v0.2.0). */
+  fixers?: string[];
 }
 
 export interface PlannerResult {
@@ -211,7 +225,7 @@ export interface TaskCarry {
 
 /** Progress reported by planners to the run, so `status` sees the whole tree without querying it. */
 export type AgentEvent =
-  | { kind: 'started'; id: string; role: Role; title: string; at: number }
+  | { kind: 'started'; id: string; role: Role; title: string; at: number; fixes?: string }
   | { kind: 'finished'; id: string; role: Role; handoff?: Pick<Handoff, 'status' | 'commit'>; usage: UsageByRole };
 
 // ---------------------------------------------------------------------------
@@ -232,6 +246,8 @@ export const statusQuery = defineQuery<RunStatusView>('status');
 export const guideUpdate = defineUpdate<{ accepted: true; planners: number }, [GuidancePayload]>('guide');
 
 /** Internal: planners report agent starts and handoffs to the run, batched. */
+/** From the run to its root planner: the fixer of a break, made by longrun because the planner started none. */
+export const fixBreakSignal = defineSignal<[{ spec: TaskSpec }]>('fixBreak');
 export const agentEventsSignal = defineSignal<[AgentEvent[]]>('agentEvents');
 /** Internal, superseded by agentEvents: one event per signal. Still handled so older histories replay. */
 export const agentEventSignal = defineSignal<[AgentEvent]>('agentEvent');

@@ -10,6 +10,20 @@ export const PATCHES = {
   refuseOversizedPlan: 'refuse-oversized-plan',
   /** v0.2.0: after publish, a tidy step deletes merged tasks' hub refs, gc's the hub, archives transcripts, measures disk. */
   tidyBetweenCycles: 'tidy-between-cycles',
+  /**
+   * v0.2.0: the target is checked while the cycle works (lib/checks.ts); a break alerts the planner once;
+   * `longrun/<runId>` is published at green commits only and the tip as `longrun/<runId>-tip`.
+   */
+  continuousVerification: 'continuous-verification',
+  /** v0.2.0: a worker repeating the same call or failure is warned once, then stopped as stuck (lib/stuck.ts). */
+  stuckAgents: 'stuck-agents',
+  /**
+   * v0.2.0: a break is known to agents (the hub's known-red record, written by the run, its fixer named by the
+   * planner) and gets exactly one fixer: longrun queues one itself when the planner starts none in time.
+   */
+  ownedBreaks: 'owned-breaks',
+  /** v0.2.0: mergePolicy 'tests-pass': a worker's merge runs the test command on the merged result first. */
+  mergePolicy: 'merge-policy',
   /** v0.2.0: the run's first phase installs the project's dependencies (setup) before any agent starts. */
   environmentSetup: 'environment-setup',
   /** v0.2.0: when the run ends (done, stopped, failed, cancelled) its dependency caches are removed. */

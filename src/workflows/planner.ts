@@ -26,7 +26,7 @@ import { taskIdOf, workflowIds } from '../core/ids';
 import { guidanceMessage, handoffsMessage } from '../core/messages';
 import { planSchema } from '../core/schemas';
 import { CYCLE, ROLE, RUN_ID } from '../core/search-attributes';
-import type { Handoff } from '../core/types';
+import type { Handoff, TaskSpec } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
 import {
   agentFor,
@@ -43,6 +43,7 @@ import { activitiesFor } from './activities';
 import {
   agentEventsSignal,
   agentQuery,
+  fixBreakSignal,
   pauseSignal,
   replanSignal,
   resumeSignal,
@@ -60,6 +61,7 @@ import {
   next,
   nextLease,
   ownLease,
+  queueFixer,
   runningCount,
   scopeFinished,
   shouldWake,
@@ -71,7 +73,12 @@ import {
   type Running,
 } from './lib/planner-machine';
 import { PATCHES } from './patches';
+import { isRedAlert } from './lib/checks';
+
 import { task } from './task';
+
+/** Guidance a planner passes to its children: a red alert is for the planner that owns the break only. */
+const standing = (st: { guidance: string[] }) => st.guidance.filter((g) => !isRedAlert(g));
 
 export async function planner(input: PlannerInput): Promise<PlannerResult> {
   const { ctx, scope, depth } = input;
@@ -105,7 +112,13 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
   });
   setHandler(replanSignal, ({ guidance: g }) => {
     st.newGuidance.push(g);
-    forward((h) => h.signal(replanSignal, { guidance: g }), true);
+    // A break has one owner, the root planner: its sub-planners are not asked to fix it too (see lib/checks.ts).
+    if (!isRedAlert(g)) forward((h) => h.signal(replanSignal, { guidance: g }), true);
+  });
+  // The root planner only: longrun's own fixer of a break this planner did not act on (none if it has one queued).
+  const madeByLongrun = new Set<string>();
+  setHandler(fixBreakSignal, ({ spec }) => {
+    if (queueFixer(st, spec)) madeByLongrun.add(spec.title);
   });
 
   // Agents run on their host's queue (the parent picked the host; continue-as-new keeps it): the worktree is on this
@@ -234,8 +247,23 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       }
     }
 
-    /** Starts the next queued work on a host with room, on a fair share of what the budget has free. */
-    function dispatch(): void {
+    /**
+     * A fixer is named in the run's known-red record before it starts, so every test run from then on (the fixer's
+     * own and its peers') is told who owns the break.
+     */
+    async function claimBreak(spec: TaskSpec): Promise<void> {
+      const fixer = {
+        title: spec.title,
+        by: madeByLongrun.has(spec.title) ? ('longrun' as const) : ('planner' as const),
+      };
+      await acts.run.claimKnownRed({ runId: run.runId, id: spec.fixes!, fixer }).catch((err: unknown) => {
+        if (isCancellation(err)) throw err;
+        log.warn('could not name the fixer in the known-red record', { error: String(err) });
+      });
+    }
+
+    /** Starts `work` (the first queued work) on a host with room, on a fair share of what the budget has free. */
+    function dispatch(work: (typeof st.queue)[number]): void {
       const lease = nextLease(st, {
         lease: input.lease,
         ownUsage: s.usage,
@@ -248,14 +276,16 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
         st.result.budgetExhausted = true;
         return;
       }
-      const work = st.queue.shift()!;
+      st.queue.splice(st.queue.indexOf(work), 1);
       if (work.kind === 'task') {
         const childId = workflowIds.task(id, st.nextTask++);
-        start(childId, { kind: 'task', title: work.spec.title, slots: 1, lease }, (taskQueue) =>
+        const r: Running = { kind: 'task', title: work.spec.title, slots: 1, lease };
+        if (work.spec.fixes) r.fixes = work.spec.fixes;
+        start(childId, r, (taskQueue) =>
           startChild(task, {
             workflowId: childId,
             taskQueue,
-            args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance: st.guidance }],
+            args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance: standing(st) }],
             staticSummary: `worker: ${work.spec.title}`.slice(0, 200),
             typedSearchAttributes: [
               { key: RUN_ID, value: run.runId },
@@ -272,7 +302,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           startChild(planner, {
             workflowId: childId,
             taskQueue,
-            args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance: st.guidance }],
+            args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance: standing(st) }],
             staticSummary: `planner: ${work.spec.scope}`.slice(0, 200),
             typedSearchAttributes: [
               { key: RUN_ID, value: run.runId },
@@ -297,6 +327,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
         role: r.kind === 'task' ? 'worker' : 'subplanner',
         title: r.title,
         at: Date.now(),
+        ...(r.fixes ? { fixes: r.fixes } : {}),
       });
       // The host is whichever worker picks up hostQueue first: agents spread over the hosts that have capacity.
       void acts.run
@@ -371,10 +402,17 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           await planningRound(handoffsMessage(batch, runningCount(st)));
           break;
         }
-        case 'dispatch':
-          dispatch();
+        case 'dispatch': {
+          const work = st.queue[0];
+          if (work.kind === 'task' && work.spec.fixes && patched(PATCHES.ownedBreaks)) {
+            await claimBreak(work.spec);
+            // Signals may have changed the queue, or paused or stopped the planner, meanwhile.
+            if (!st.queue.includes(work) || next(st, env()).kind !== 'dispatch') break;
+          }
+          dispatch(work);
           details();
           break;
+        }
         case 'drain-and-continue-as-new':
           await drainAndContinueAsNew();
           break;

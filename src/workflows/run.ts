@@ -29,7 +29,7 @@ import { targetBranch, workflowIds } from '../core/ids';
 import { DEFAULT_LIMITS, verdictSchema } from '../core/schemas';
 import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
 import { describeIncident } from '../core/incidents';
-import type { Receipt, RefIncident, Role, UsageByRole, Verdict } from '../core/types';
+import type { KnownRed, Receipt, RefIncident, Role, UsageByRole, Verdict } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
 import { agentFor, answerControl, newAgentState, readControl, resubmit, runUntilControl } from './agent';
 import { activitiesFor, type Acts } from './activities';
@@ -38,6 +38,7 @@ import {
   agentEventsSignal,
   guideUpdate,
   pauseSignal,
+  fixBreakSignal,
   replanSignal,
   resumeSignal,
   statusQuery,
@@ -56,6 +57,19 @@ import {
   type RunStatusView,
 } from './definitions';
 import { cycleOutcome, cycleRecord, refuseDone, tasksOf } from './lib/cycle';
+import {
+  checkDue,
+  describeHealth,
+  fallbackFixer,
+  initialChecks,
+  knownRedOf,
+  onFixerStarted,
+  onMerge,
+  onReceipt,
+  redAlert,
+  startCheck,
+  type CheckState,
+} from './lib/checks';
 import { PATCHES } from './patches';
 import { planner } from './planner';
 
@@ -109,6 +123,8 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
   // Below the Web UI details of every phase: the setup the run chose (with its kept log) and its disk use.
   const detailsFooter = () =>
     `${environment ? `\n\n${describeEnvironment(environment)}` : ''}${disk ? `\n\ndisk: ${describeDisk(disk)}` : ''}`;
+  // Continuous verification (lib/checks.ts): the target's health and this cycle's checks.
+  let checks: CheckState = initialChecks(carry?.target);
 
   const toPlanner = (fn: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
     if (plannerId) void fn(getExternalWorkflowHandle(plannerId)).catch(() => undefined);
@@ -148,8 +164,13 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     },
   );
   const onAgentEvent = (e: AgentEvent) => {
-    if (e.kind === 'started') agents.set(e.id, { id: e.id, role: e.role, title: e.title, startedAt: e.at });
-    else {
+    if (e.kind === 'started') {
+      agents.set(e.id, { id: e.id, role: e.role, title: e.title, startedAt: e.at });
+      if (e.fixes) checks = onFixerStarted(checks, e.fixes, e.title);
+    } else {
+      const started = agents.get(e.id);
+      if (e.handoff?.status === 'merged' && e.role === 'worker')
+        checks = onMerge(checks, { taskId: e.id, title: started?.title ?? e.id, commit: e.handoff.commit ?? null });
       agents.delete(e.id);
       live.usage = mergeByRole(live.usage, e.usage);
       if (e.handoff)
@@ -190,6 +211,9 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
       lastVerdict,
       lastReceipt,
       resultBranch: targetBranch(runId),
+      tipBranch: `${targetBranch(runId)}-tip`,
+      target: { green: checks.green, red: checks.red },
+      checks: checks.checks,
       incidents,
       ...(disk ? { disk } : {}),
       ...(environment ? { environment } : {}),
@@ -252,6 +276,12 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
   }
 
   const started = Date.now();
+  const checking = patched(PATCHES.continuousVerification);
+  // One owner per break: the known-red record for agents, and longrun's own fixer when the planner starts none.
+  const owning = checking && patched(PATCHES.ownedBreaks);
+  const fixerWaitMs = (run.limits.fixerWaitMinutes ?? DEFAULT_LIMITS.fixerWaitMinutes) * 60_000;
+  let fixerDeadline: number | null = null;
+  let plannerDone = false;
   const tipBefore = await acts.run.targetTip({ runId });
   const { plan, plannerError } = await planPhase();
   const cycleUsage = mergeByRole(plan?.usage ?? {}, {});
@@ -278,6 +308,7 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     incidents,
     disk,
   });
+  if (checks.checks.length) record.checks = checks.checks;
   const usage = mergeByRole(carry.usage, live.usage);
   const spent = totalOf(usage);
   upsertSearchAttributes([{ key: COST_USD, value: spent.costUsd }]);
@@ -309,6 +340,7 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     commits: carry.commits + record.tasks.merged,
     pendingGuidance,
     paused,
+    ...(checking ? { target: { green: checks.green, red: checks.red } } : {}),
   });
 
   /** First cycle only: validate everything before any agent starts, then make the hub. */
@@ -398,7 +430,17 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
       pendingGuidance.length = 0;
       if (stopRequested) toPlanner((h) => h.signal(stopSignal));
       if (paused) toPlanner((h) => h.signal(pauseSignal));
-      plan = await child.result();
+      // The watcher's outcome is taken at once: cancelling the run rejects its timer while the planner still drains,
+      // and a rejection nobody awaits yet fails the workflow task, dropping the cancel request to the planner with it.
+      const watching = checking ? settled(watchTarget(() => plannerDone)) : null;
+      try {
+        plan = await child.result();
+      } finally {
+        plannerDone = true;
+        plannerId = null; // a break a running check still finds goes to the next cycle's planner
+        const watched = await watching; // one check at a time: the cycle's own verification waits for a running check
+        if (watched?.error) throw watched.error;
+      }
     } catch (err) {
       if (isCancellation(err)) throw err; // cancelling the run is a hard stop: children are cancelled and clean up
       plannerError = String((err as Error).cause ?? err);
@@ -418,7 +460,97 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     ]);
     lastReceipt = receipt;
     if (receipt.incidents?.length) incidents = [...incidents, ...receipt.incidents];
+    if (checking) await recordCheck(receipt);
     return receipt;
+  }
+
+  /**
+   * Checks the target tip while the planner's tree works: after verifyEveryMerges merges, or verifyEveryMinutes when
+   * anything merged. Merges never wait for it (workers merge in their own workflows); checks run one at a time.
+   */
+  async function watchTarget(done: () => boolean): Promise<void> {
+    const everyMerges = run.limits.verifyEveryMerges ?? DEFAULT_LIMITS.verifyEveryMerges;
+    const minutes = run.limits.verifyEveryMinutes ?? DEFAULT_LIMITS.verifyEveryMinutes;
+    if (!run.testCommand || (everyMerges === 0 && minutes === 0)) return;
+    // A break the planner got before this cycle, or in a cycle that ended: this planner gets the bound afresh.
+    if (owning && checks.red && !checks.red.fixer) fixerDeadline = Date.now() + fixerWaitMs;
+    let lastCheck = Date.now();
+    for (;;) {
+      const woke = () => done() || checkDue(checks, { everyMerges }, false);
+      const checkAt = minutes > 0 ? lastCheck + minutes * 60_000 : Infinity;
+      const fixerAt = fallbackPending() ? fixerDeadline! : Infinity;
+      const wakeAt = Math.min(checkAt, fixerAt);
+      if (wakeAt === Infinity) await condition(woke);
+      else await condition(woke, Math.max(1, wakeAt - Date.now()));
+      if (done()) return;
+      if (fallbackPending() && Date.now() >= fixerDeadline!) fallbackFixerNow();
+      if (!checkDue(checks, { everyMerges }, Date.now() >= checkAt)) continue;
+      lastCheck = Date.now();
+      checks = startCheck(checks);
+      try {
+        const receipt = await acts.verify.verifyTarget.executeWithOptions({ summary: `check: ${run.testCommand}` }, [
+          { runId, testCommand: run.testCommand, timeoutMs: run.limits.commandTimeoutSeconds * 1000 },
+        ]);
+        lastReceipt = receipt;
+        if (receipt.incidents?.length) incidents = [...incidents, ...receipt.incidents];
+        await recordCheck(receipt);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        // A check that cannot run is not a verdict on the target; the cycle's own verification still runs.
+      }
+    }
+  }
+
+  /** An open break with no fixer started and none queued by longrun: the planner still has until fixerDeadline. */
+  function fallbackPending(): boolean {
+    return owning && fixerDeadline !== null && !!checks.red && !checks.red.fixer && !checks.red.fallback;
+  }
+
+  /** The planner did not start a fixer within the bound: longrun queues one (the planner drops its own later). */
+  function fallbackFixerNow(): void {
+    if (!plannerId || !checks.red || !run.testCommand) return;
+    const spec = fallbackFixer(checks, run.testCommand);
+    checks = { ...checks, red: { ...checks.red, fallback: true } };
+    toPlanner((h) => h.signal(fixBreakSignal, { spec }));
+  }
+
+  /** A receipt's consequences: the green branch moves, or a new break is reported once to the planner. */
+  async function recordCheck(receipt: Receipt): Promise<void> {
+    const lastGreen = checks.green;
+    const wasRed = !!checks.red;
+    const { state, event } = onReceipt(checks, receipt, Date.now());
+    checks = state;
+    setCurrentDetails(
+      `cycle ${cycle}: ${phase === 'planning' ? 'planning and working' : phase}; ${describeHealth(checks)}`,
+    );
+    if (event.kind === 'green') {
+      // Agents' test runs are no longer told of the break.
+      if (wasRed && owning) await knownRed(null);
+      if (event.commit !== lastGreen) await publish({ as: 'green', commit: event.commit }, phase === 'planning');
+    } else if (event.kind === 'break' && lastGreen) {
+      const files = await acts.run.diffStat({ runId, from: lastGreen, to: event.commit }).catch(() => '');
+      // Recorded before the planner hears of it: every test run from its fixer's first on is told of the break.
+      if (owning) await knownRed(knownRedOf(receipt, event.suspects));
+      fixerDeadline = plannerId ? Date.now() + fixerWaitMs : null;
+      guide(redAlert(receipt, lastGreen, event.suspects, files));
+    }
+  }
+
+  /** The hub's known-red record (workspace/known-red.ts); a failure to write it is not a verdict on anything. */
+  async function knownRed(red: KnownRed | null): Promise<void> {
+    await acts.run.recordKnownRed({ runId, red }).catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+    });
+  }
+
+  /** Publishes to the user's repository; mid-cycle, a failure waits for the cycle's own publish to surface. */
+  async function publish(how: { as?: 'green' | 'tip'; commit?: string }, tolerant: boolean): Promise<void> {
+    try {
+      const published = await acts.run.publishTarget({ runId, repo: run.repo, ...how });
+      if (published.incidents) incidents = published.incidents; // the whole log (older workers returned none)
+    } catch (err) {
+      if (!tolerant || isCancellation(err)) throw err;
+    }
   }
 
   /** The judge's verdict (continue, done or stop), with `done` refused on a failing receipt. */
@@ -448,8 +580,10 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
   /** The target branch to the user's repository. */
   async function publishPhase(): Promise<void> {
     phase = 'publishing';
-    const published = await acts.run.publishTarget({ runId, repo: run.repo });
-    if (published.incidents) incidents = published.incidents; // the whole log (older workers returned none)
+    if (!checking) return publish({}, false);
+    // longrun/<runId> holds green commits only (recordCheck moved it); without a test command, green is the tip.
+    if (!run.testCommand) await publish({}, false);
+    await publish({ as: 'tip' }, false);
   }
 
   /**
@@ -476,6 +610,14 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
       disk = null; // measured before this cycle: no longer the run's disk use
     }
   }
+}
+
+/** A promise's outcome as a value, so its rejection is handled from the start and can be rethrown when awaited. */
+function settled(p: Promise<void>): Promise<{ error: unknown } | null> {
+  return p.then(
+    () => null,
+    (error: unknown) => ({ error }),
+  );
 }
 
 /**

@@ -116,6 +116,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
       lease: input.lease,
       commandTimeoutMs: run.limits.commandTimeoutSeconds * 1000,
       label: 'worker step',
+      ...(spec.fixes ? { fixes: spec.fixes } : {}),
     };
     let lastCheckpoint = s.steps;
     // Pushed to the hub, so a task whose host or worktree is lost resumes from here (openWorkspace finds the branch).
@@ -183,9 +184,18 @@ export async function task(input: TaskInput): Promise<Handoff> {
 
       state = 'merging';
       setCurrentDetails(`**worker**: ${spec.title}\n\nmerging`);
+      // mergePolicy 'tests-pass': the merge runs the test command first, so it may take as long as the tests.
+      const testFirst =
+        run.mergePolicy === 'tests-pass' && run.testCommand && patched(PATCHES.mergePolicy)
+          ? { command: run.testCommand, timeoutMs: run.limits.commandTimeoutSeconds * 1000 }
+          : undefined;
       const integration: IntegrationResult = await acts.merge.integrateTask.executeWithOptions(
-        { taskQueue: hostQueue, summary: `merge ${taskId}` },
-        [{ runId: run.runId, taskId, title: spec.title, message: finish.summary }],
+        {
+          taskQueue: hostQueue,
+          summary: `merge ${taskId}${testFirst ? ' (tests first)' : ''}`,
+          ...(testFirst ? { startToCloseTimeout: testFirst.timeoutMs + 10 * 60_000 } : {}),
+        },
+        [{ runId: run.runId, taskId, title: spec.title, message: finish.summary, ...(testFirst ? { testFirst } : {}) }],
       );
       if (integration.incidents?.length) incidents = integration.incidents;
       if (integration.status === 'merged' || integration.status === 'already-merged') {
@@ -201,7 +211,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
         await answerControl(agent, s, end.call, 'Nothing to merge: the task branch has no changes.', false);
         return handoff('abandoned', `No changes to merge. ${finish.summary}`, report);
       }
-      // Conflict: the same agent resolves it with its normal tools, then calls finish again.
+      // Conflict or failing tests: the same agent fixes it with its normal tools, then calls finish again.
       if (++conflictRounds > MAX_CONFLICT_ROUNDS) {
         await answerControl(agent, s, end.call, 'Too many conflict rounds; handing off as failed.', true);
         return handoff(
@@ -209,6 +219,11 @@ export async function task(input: TaskInput): Promise<Handoff> {
           `Could not merge after ${MAX_CONFLICT_ROUNDS} conflict rounds. ${finish.summary}`,
           report,
         );
+      }
+      if (integration.status === 'tests-failed') {
+        state = 'fixing tests';
+        await answerControl(agent, s, end.call, testsFailedMessage(integration), true);
+        continue;
       }
       state = 'resolving conflicts';
       await answerControl(agent, s, end.call, conflictMessage(integration), true);
@@ -245,6 +260,15 @@ async function checkpoint(acts: Acts, runId: string, taskId: string, hostQueue: 
 function invalid(problems: string[], argumentsError: string | undefined): string {
   if (argumentsError) return `Your finish call's arguments were not valid JSON (${argumentsError}). Call finish again.`;
   return `Your handoff is invalid:\n- ${problems.join('\n- ')}\nCall finish again with corrected arguments.`;
+}
+
+function testsFailedMessage(t: Extract<IntegrationResult, { status: 'tests-failed' }>): string {
+  const how = t.timedOut ? 'timed out' : `exited ${t.exitCode}`;
+  return (
+    `Not merged: this run merges only work whose tests pass (mergePolicy tests-pass). The target tip ${t.onto} was ` +
+    `merged into your worktree and \`${t.command}\` ${how} there:\n\`\`\`\n${t.outputTail.trim()}\n\`\`\`\nFix ` +
+    'what fails, run the tests, then call finish again with your handoff.'
+  );
 }
 
 function conflictMessage(c: Extract<IntegrationResult, { status: 'conflict' }>): string {

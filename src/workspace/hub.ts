@@ -174,22 +174,26 @@ export async function targetTip(home: string, runId: string): Promise<string> {
 }
 
 /**
- * Pushes the target branch to the user's repository as `longrun/<runId>`. Force is fine (the branch
- * is ours); nothing else there is touched: no checkout, no other ref, no working tree. Guarded like
- * the target: the hub's target is checked first, and the user's branch must be absent or a commit
- * longrun published (anything between the last recorded publish and this one, so a crash between the
- * push and the record is not an incident); otherwise the push restores it and the incident is logged.
+ * Pushes a commit of the target branch to the user's repository: by default the tip as `longrun/<runId>`; with
+ * `as: 'green'`, `commit` (a commit of the target a check found green) as `longrun/<runId>`; with `as: 'tip'`, the
+ * tip as `longrun/<runId>-tip`. Force is fine (the branches are ours); nothing else there is touched: no checkout,
+ * no other ref, no working tree. Guarded like the target: the hub's target is checked first, and the user's branch
+ * must be absent or a commit longrun published (anything between the last recorded publish and this one, so a crash
+ * between the push and the record is not an incident); otherwise the push restores it and the incident is logged.
  * Returns the run's latest incidents (the hub's log), for the run's status and report.
  */
 export async function publishTarget(
   home: string,
   runId: string,
   repo: string,
+  opts: { as?: 'green' | 'tip'; commit?: string } = {},
 ): Promise<{ branch: string; commit: string; incidents: RefIncident[] }> {
   const hubPath = await requireHub(home, runId);
-  const branch = targetBranch(runId);
-  await checkTarget(hubPath, headRef(branch), { detectedBy: 'publish' });
-  const commit = await targetTip(home, runId);
+  const target = targetBranch(runId);
+  const branch = opts.as === 'tip' ? tipBranch(runId) : target;
+  await checkTarget(hubPath, headRef(target), { detectedBy: 'publish' });
+  const tip = await targetTip(home, runId);
+  const commit = opts.as === 'green' && opts.commit ? await commitOfTarget(hubPath, opts.commit, tip) : tip;
   const problems = await inspectRepo(repo);
   if (problems.length) throw nonRetryable(WORKSPACE_ERRORS.invalidRepo, problems.join('; '));
   const theirs = await publishedThere(hubPath, repo, headRef(branch));
@@ -215,8 +219,23 @@ export async function publishTarget(
     }
     throw err;
   }
-  await git(hubPath, ['update-ref', '-m', 'longrun: published', publishedRef(branch), commit]);
+  // With a reflog: every commit ever published stays inspectable (`git reflog` on it in the hub).
+  await git(hubPath, ['update-ref', '--create-reflog', '-m', 'longrun: published', publishedRef(branch), commit]);
   return { branch, commit, incidents: await readIncidents(hubPath) };
+}
+
+/** Where the latest tip is published, green or not: the name says it is not the verified branch. */
+export const tipBranch = (runId: string) => `${targetBranch(runId)}-tip`;
+
+/** `rev` resolved, when it is the tip or one of its ancestors: only the target's own commits are published. */
+async function commitOfTarget(hubPath: string, rev: string, tip: string): Promise<string> {
+  const sha = await resolveCommit(hubPath, rev);
+  const onTarget =
+    sha && (await git(hubPath, ['merge-base', '--is-ancestor', sha, tip], { okCodes: [1, 128] })).exitCode === 0;
+  if (!sha || !onTarget) {
+    throw nonRetryable(WORKSPACE_ERRORS.invalidRevision, `commit: '${rev}' is not a commit of the target branch`);
+  }
+  return sha;
 }
 
 const publishedRef = (branch: string) => `refs/longrun/published/${branch}`;

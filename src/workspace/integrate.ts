@@ -3,7 +3,8 @@ import { paths } from '../config';
 import type { IntegrationResult } from '../core/types';
 import { clearConflictRecord, startConflictMerge, unresolvedConflicts } from './conflicts';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
-import { gitOut, resolveCommit } from './git';
+import { git, gitOut, resolveCommit } from './git';
+import { runCommand, type RunnerOptions } from './verify';
 import { checkTarget, readIncidents } from './guard';
 import { requireHub } from './hub';
 import type { Integrator } from './integrator';
@@ -29,6 +30,9 @@ import {
  *   4. merge onto the target through the hub's queue (merge-tree + commit-tree + CAS)
  *   5. conflict with the tip? merge the tip into the workspace, markers in the files -> 'conflict';
  *      the agent resolves them and the workflow calls integrateTask again.
+ * With `testFirst` (mergePolicy 'tests-pass'), before step 4 the tip is merged into the workspace and the test command
+ * runs there, through the runner of agent commands; a failure is 'tests-failed' and nothing merges. If the tip moves
+ * while it runs, step 4 merges onto the newer tip without testing again: the small error rate is accepted.
  * Every result carries the incidents found on the way and those logged against this task's commands.
  */
 
@@ -38,6 +42,8 @@ export interface IntegrateInput {
   taskId: string;
   title: string;
   message?: string;
+  /** mergePolicy 'tests-pass': the test command must pass on the task merged with the tip first. */
+  testFirst?: { command: string; timeoutMs: number } & RunnerOptions;
 }
 
 /** Rounds of "the tip conflicted, but git merged it cleanly in the worktree": rare, bounded anyway. */
@@ -94,13 +100,46 @@ export async function integrateTask(integrator: Integrator, input: IntegrateInpu
       );
     }
 
+    /** The task merged with `tip` in its workspace and tested there: the commit to merge, or why not. */
+    async function testOnTip(tip: string, head: string): Promise<string | IntegrationResult> {
+      const t = input.testFirst!;
+      if (!state) {
+        await addTaskWorktree(hubPath, wt, branch, tip);
+        state = await readWorktree(hubPath, wt);
+        if (!state) throw new Error(`could not recreate the worktree of '${taskId}' at ${wt}`);
+      }
+      const behind = (await git(hubPath, ['merge-base', '--is-ancestor', tip, head], { okCodes: [1] })).exitCode === 1;
+      if (behind) {
+        const files = await startConflictMerge(wt, state.gitdir, tip);
+        if (files.length) return { status: 'conflict', onto: tip, files };
+        await concludeMerge(state, wt, taskId);
+        head = await fetchTask(hubPath, wt, branch);
+      }
+      const run = await runCommand(t.command, wt, t.timeoutMs, t);
+      if (run.exitCode === 0 && !run.timedOut && !run.cancelled) return head;
+      return {
+        status: 'tests-failed',
+        onto: tip,
+        command: t.command,
+        exitCode: run.exitCode,
+        timedOut: run.timedOut,
+        outputTail: run.output,
+      };
+    }
+
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const [tip, head] = (await gitOut(hubPath, ['rev-parse', target, headRef(branch)])).split('\n');
       // Three dots: what the task changed since it forked from the target (or last merged it in).
       const filesChanged = await changedFiles(hubPath, [`${tip}...${head}`]);
       if (!filesChanged.length) return { status: 'no-changes' };
 
-      const outcome = await integrator.merge(hubPath, target, { taskId, title, head });
+      let tested = head;
+      if (input.testFirst && round === 0) {
+        const verdict = await testOnTip(tip, head);
+        if (typeof verdict !== 'string') return verdict;
+        tested = verdict;
+      }
+      const outcome = await integrator.merge(hubPath, target, { taskId, title, head: tested });
       switch (outcome.kind) {
         case 'merged':
           return {

@@ -44,6 +44,10 @@ describe('the report and exit codes', () => {
           durationMs: 900,
           outputTail: '',
         },
+        checks: [
+          { commit: 'aaaa', passed: true, exitCode: 0, timedOut: false, durationMs: 800, at: 1 },
+          { commit: 'bbbb', passed: false, exitCode: 1, timedOut: false, durationMs: 700, at: 2 },
+        ],
         verdict: { decision: 'done', reasons: ['all merged'], nextFocus: '', scratchpad: '' },
         unmerged: [
           {
@@ -107,6 +111,11 @@ describe('the report and exit codes', () => {
     expect(text).toMatch(/worker\s+anthropic:claude-haiku-4-5\s+3\s+1000\s+100\s+\$0\.5000/);
     expect(text).toMatch(/c1\/planner\/t3\s+failed\s+Add max\(\)\s+Could not merge/);
     expect(summaryLines(rep, PLAIN).join('\n')).toContain('unmerged  1 task(s)');
+    expect(rep.history[0].checks.map((c) => [c.commit, c.passed])).toEqual([
+      ['aaaa', true],
+      ['bbbb', false],
+    ]);
+    expect(summaryLines(rep, PLAIN).join('\n')).toMatch(/checks\s+2 while working, 1 red/);
     expect(exitCodeOf(s)).toBe(0);
   });
 

@@ -113,6 +113,18 @@ describe('bad run inputs (workflow input through the temporal CLI)', () => {
       ],
     },
     {
+      name: 'unknown merge policy',
+      input: () => ({ ...valid(), mergePolicy: 'green-only' }),
+      problems: () => ["mergePolicy: must be 'merge-clean' (the default) or 'tests-pass'"],
+    },
+    {
+      name: "merge policy 'tests-pass' without a test command",
+      input: () => ({ ...valid(), testCommand: undefined, mergePolicy: 'tests-pass' }),
+      problems: () => [
+        "mergePolicy: 'tests-pass' needs a testCommand to run on each merge; set testCommand or drop mergePolicy",
+      ],
+    },
+    {
       name: 'bad run id',
       input: valid,
       runId: badId,

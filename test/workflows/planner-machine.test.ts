@@ -8,6 +8,7 @@ import {
   next,
   nextLease,
   ownLease,
+  queueFixer,
   scopeFinished,
   shouldWake,
   taskFinished,
@@ -184,6 +185,38 @@ describe('plans: no planned task disappears', () => {
     expect(st.unread[0].summary).toBe(
       'Sub-planner finished: 1 merged, 0 failed, 0 abandoned. 1 planned task(s) not attempted.',
     );
+  });
+});
+
+describe('fixers: exactly one per break', () => {
+  const fixer = (title: string, fixes = '0123456789ab'): TaskSpec => ({ ...spec(title), fixes });
+
+  it("queues a plan's first fixer of a break and drops a second, in the same plan or a later one, saying why", () => {
+    const st = planned([]);
+    st.planned = 0;
+    const a = admit(st, { ...plan(['a']), tasks: [fixer('fix 1'), spec('a'), fixer('fix 2')] }, false, 10);
+    if (a.refused) throw new Error('refused');
+    applyAdmission(st, a);
+    expect(st.queue.map((w) => (w.kind === 'task' ? w.spec.title : ''))).toEqual(['fix 1', 'a']);
+    expect(st.fixers).toEqual(['0123456789ab']);
+    expect(a.answer).toContain('Not queued: "fix 2": break 0123456789ab already has its one fixer task.');
+    const b = admit(st, { ...plan([]), tasks: [fixer('fix 3')] }, false, 10);
+    if (b.refused) throw new Error('refused');
+    expect(b.queue.map((w) => (w.kind === 'task' ? w.spec.title : ''))).toEqual(['fix 1']); // kept, not re-planned
+    expect(b.notAttempted).toEqual([
+      { title: 'a', reason: 'queued, then left out of a re-plan', plannedBy: 'c1/planner' },
+    ]);
+  });
+
+  it("queues longrun's fixer first unless the break has one, and carries the owned breaks across continue-as-new", () => {
+    const st = planned(['a']);
+    expect(queueFixer(st, fixer('longrun fix'))).toBe(true);
+    expect(st.queue[0]).toEqual({ kind: 'task', spec: fixer('longrun fix') });
+    expect(queueFixer(st, fixer('again'))).toBe(false);
+    expect(queueFixer(st, spec('no break'))).toBe(false);
+    expect(st.queue).toHaveLength(2);
+    const carry = toCarry(st, { transcript: { id: 't', length: 1 }, contextTokens: 0, compactions: 0, usage: {} });
+    expect(initialState([], carry).fixers).toEqual(['0123456789ab']);
   });
 });
 

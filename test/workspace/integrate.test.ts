@@ -219,3 +219,76 @@ describe('integrateTask', () => {
     expect(await userGit(hubPath, 'show', `${target}:shared.txt`)).toBe('header\none\ntwo');
   });
 });
+
+describe("integrateTask with mergePolicy 'tests-pass' (testFirst)", () => {
+  let fx: Fixture;
+  // The test command: passes while check.txt says ok; logs each run in the worktree; with wait.txt present, it
+  // signals that it started and waits for go.txt (so the test below can move the tip while it runs).
+  const command =
+    'echo run >> runs.log; if [ -f wait.txt ]; then touch started.txt; while [ ! -f go.txt ]; do sleep 0.05; done; fi; ' +
+    'grep -q ok check.txt';
+  const testFirst = { command, timeoutMs: 60_000 };
+  const exists = (p: string) =>
+    fs.access(p).then(
+      () => true,
+      () => false,
+    );
+
+  beforeEach(async () => {
+    fx = await fixture({ 'README.md': '# demo\n', 'check.txt': 'ok\n', '.gitignore': '*.log\nstarted.txt\ngo.txt\n' });
+    await fx.acts.prepareHub({ runId, repo: fx.repo });
+  });
+  afterEach(() => fx.cleanup());
+
+  test('a merge whose tests fail on the merged result is refused with the output; fixed, it merges', async () => {
+    const taskId = `${runId}/t1`;
+    const w = await fx.acts.openWorkspace({ runId, taskId });
+    await fs.writeFile(path.join(w.path, 'check.txt'), 'failing\n');
+    const tipBefore = await fx.acts.targetTip({ runId });
+
+    const refused = await fx.acts.integrateTask({ runId, taskId, title: 'break check', testFirst });
+    expect(refused).toMatchObject({ status: 'tests-failed', onto: tipBefore, command, exitCode: 1, timedOut: false });
+    expect(await fx.acts.targetTip({ runId })).toBe(tipBefore); // nothing merged
+
+    await fs.writeFile(path.join(w.path, 'check.txt'), 'ok, and more\n');
+    const merged = await fx.acts.integrateTask({ runId, taskId, title: 'break check', testFirst });
+    expect(merged.status).toBe('merged');
+    expect(await fx.acts.targetTip({ runId })).not.toBe(tipBefore);
+  });
+
+  test('tests run on the task merged with the tip: a break only the merge makes is caught', async () => {
+    // Task 2 (merged first) adds flag.txt, which task 1's check forbids: task 1 alone passes, merged with the tip not.
+    const one = await fx.acts.openWorkspace({ runId, taskId: `${runId}/t1` });
+    const two = await fx.acts.openWorkspace({ runId, taskId: `${runId}/t2` });
+    await fs.writeFile(path.join(two.path, 'flag.txt'), 'x\n');
+    expect((await fx.acts.integrateTask({ runId, taskId: `${runId}/t2`, title: 'flag' })).status).toBe('merged');
+    await fs.writeFile(path.join(one.path, 'check.txt'), 'ok\n');
+    await fs.writeFile(path.join(one.path, 'more.txt'), 'more\n');
+    const needsNoFlag = { ...testFirst, command: `${command} && [ ! -f flag.txt ]` };
+    const r = await fx.acts.integrateTask({ runId, taskId: `${runId}/t1`, title: 'more', testFirst: needsNoFlag });
+    expect(r.status).toBe('tests-failed'); // flag.txt came with the tip, merged into the worktree first
+    expect(await exists(path.join(one.path, 'flag.txt'))).toBe(true);
+  });
+
+  test('when the tip moves while the tests run, the merge onto the newer tip is not tested again', async () => {
+    const a = await fx.acts.openWorkspace({ runId, taskId: `${runId}/a` });
+    const b = await fx.acts.openWorkspace({ runId, taskId: `${runId}/b` });
+    await fs.writeFile(path.join(a.path, 'a.txt'), 'a\n');
+    await fs.writeFile(path.join(a.path, 'wait.txt'), 'wait\n');
+    await fs.writeFile(path.join(b.path, 'b.txt'), 'b\n');
+
+    const merging = fx.acts.integrateTask({ runId, taskId: `${runId}/a`, title: 'a', testFirst });
+    while (!(await exists(path.join(a.path, 'started.txt')))) await new Promise((r) => setTimeout(r, 20));
+    const other = await fx.acts.integrateTask({ runId, taskId: `${runId}/b`, title: 'b' });
+    expect(other.status).toBe('merged');
+    await fs.writeFile(path.join(a.path, 'go.txt'), '');
+
+    const result = await merging;
+    expect(result.status).toBe('merged');
+    if (result.status !== 'merged' || other.status !== 'merged') return;
+    // a landed on top of b's merge, and its tests ran once (on the tip before b).
+    const hubPath = paths.hub(fx.home, runId);
+    expect((await userGit(hubPath, 'rev-parse', `${result.commit}^1`)).trim()).toBe(other.commit);
+    expect((await fs.readFile(path.join(a.path, 'runs.log'), 'utf8')).trim().split('\n')).toEqual(['run']);
+  });
+});

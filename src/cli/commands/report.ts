@@ -24,6 +24,7 @@
  *                   "receipt": { "command", "commit", "passed", "exitCode", "timedOut", "durationMs" } | null,
  *                   "plannerError": string | null, "costUsd": number, "durationMs": number,
  *                   "unmerged": [{ "taskId", "title", "status": "failed" | "abandoned", "summary" }],
+ *                   "checks": [{ "commit", "passed", "exitCode", "timedOut", "durationMs" }],  // while working
  *                   "notAttempted": [{ "title", "reason", "plannedBy" }] }],
  *     "unmerged": [{ "cycle": number, "taskId": string, "title": string, "status": string, "summary": string }],
  *     "notAttempted": [{ "cycle": number, "title": string, "reason": string, "plannedBy": string }],  // planned, never started

@@ -3,6 +3,7 @@
  *
  *   longrun run --repo PATH|URL --goal TEXT [--input-file run.json] [--base REF] [--test-cmd CMD] [--setup CMD]
  *               [--model ROLE=provider:model …] [--guidance TEXT] [--model-calls activity|local]
+ *               [--merge-policy merge-clean|tests-pass]
  *               [--max-agents N] [--max-depth N] [--max-tasks-per-planner N] [--max-cycles N] [--max-cost-usd X|none] …
  *               [--id ID] [--detach] [--json] [--no-key-check]
  *
@@ -76,6 +77,10 @@ export function registerRunCommand(program: Command): void {
     .option(
       '--model-calls <mode>',
       "'activity' (default: one Temporal activity per model call) or 'local' (local activities: less Temporal load for large fleets)",
+    )
+    .option(
+      '--merge-policy <policy>',
+      "'merge-clean' (default: a merge without conflicts is accepted) or 'tests-pass' (only if the test command passes on the merged result)",
     )
     .option('--id <id>', 'run id (default run-<yyyymmdd-hhmmss>-<random>); names the result branch longrun/<id>')
     .option('--detach', 'start the run and return at once')

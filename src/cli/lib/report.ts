@@ -33,6 +33,8 @@ export interface CycleReport {
   notAttempted: Array<{ title: string; reason: string; plannedBy: string }>;
   /** The run's disk use after this cycle's tidy step (null for cycles before v0.2.0 or when it failed). */
   disk: DiskUse | null;
+  /** Checks of the target while the cycle worked, oldest first (empty before continuous verification). */
+  checks: Array<{ commit: string; passed: boolean; exitCode: number | null; timedOut: boolean; durationMs: number }>;
 }
 
 export interface RunReport {
@@ -144,6 +146,13 @@ function cycleReport(c: CycleRecord): CycleReport {
     unmerged: c.unmerged.map((u) => ({ taskId: u.taskId, title: u.title, status: u.status, summary: u.summary })),
     notAttempted: (c.notAttempted ?? []).map((n) => ({ title: n.title, reason: n.reason, plannedBy: n.plannedBy })),
     disk: c.disk ?? null,
+    checks: (c.checks ?? []).map(({ commit, passed, exitCode, timedOut, durationMs }) => ({
+      commit,
+      passed,
+      exitCode,
+      timedOut,
+      durationMs,
+    })),
   };
 }
 
@@ -172,6 +181,14 @@ export function summaryLines(rep: RunReport, style: Style, extra: string[][] = [
     kv.push([
       '  tests',
       `${receipt.passed ? style.green('passed') : style.red('failed')}  ${receipt.command} @ ${receipt.commit.slice(0, 7)} (${elapsed(receipt.durationMs)})`,
+    ]);
+  }
+  const checks = rep.history.flatMap((c) => c.checks);
+  if (checks.length) {
+    const red = checks.filter((c) => !c.passed).length;
+    kv.push([
+      '  checks',
+      `${checks.length} while working, ${red ? style.red(`${red} red`) : style.green('all green')}`,
     ]);
   }
   if (rep.incidents.length) {

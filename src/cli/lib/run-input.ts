@@ -21,6 +21,7 @@ export interface RunFlags {
   model?: string[];
   guidance?: string;
   modelCalls?: string;
+  mergePolicy?: string;
   inputFile?: string;
   /** One entry per field of `limits`, keyed by field name (see LIMIT_FLAGS). */
   limits?: Partial<Record<LimitField, number | null>>;
@@ -200,6 +201,7 @@ export function buildRunInput(
   if (flags.setup !== undefined) set('setup', flags.setup);
   if (flags.guidance) set('guidance', flags.guidance);
   if (flags.modelCalls !== undefined) set('modelCalls', flags.modelCalls);
+  if (flags.mergePolicy !== undefined) set('mergePolicy', flags.mergePolicy);
   if (Object.keys(models).length) {
     input.models = { ...(isObject(input.models) ? input.models : {}), ...models };
     for (const role of Object.keys(models)) fromFlags.add(`models.${role}`);
@@ -225,6 +227,7 @@ const FLAG_OF: Array<[RegExp, string]> = [
   [/^setup\b/, '--setup'],
   [/^guidance\b/, '--guidance'],
   [/^modelCalls\b/, '--model-calls'],
+  [/^mergePolicy\b/, '--merge-policy'],
   [/^models\b(\.\w+)*/, '--model'],
   ...LIMIT_FLAGS.map((l): [RegExp, string] => [new RegExp(`^limits\\.${l.field}\\b`), l.flag]),
 ];

@@ -5,7 +5,7 @@
  */
 import { add, carve, exhausted, remaining, spentLease, subtract, type Lease } from '../../core/budget';
 import { compactHandoff } from '../../core/messages';
-import type { Handoff, NotAttempted, Plan, UsageByRole } from '../../core/types';
+import type { Handoff, NotAttempted, Plan, TaskSpec, UsageByRole } from '../../core/types';
 import { mergeByRole, totalOf } from '../../core/usage';
 import type { PlannerCarry, PlannerResult } from '../definitions';
 
@@ -17,6 +17,8 @@ export interface Running {
   title: string;
   slots: number;
   lease: Lease;
+  /** A fixer task: the break it owns (TaskSpec.fixes). */
+  fixes?: string;
 }
 
 /** Everything the planner knows. Plain data; `toCarry` keeps what outlives an execution. */
@@ -41,6 +43,8 @@ export interface PlannerState {
   running: Record<string, Running>;
   /** What finished children spent, until it is folded into `result.usage` at continue-as-new or the end. */
   childUsage: UsageByRole;
+  /** Breaks whose fixer this planner queued (TaskSpec.fixes): a break gets exactly one. */
+  fixers: string[];
 }
 
 /** What the planner is not the owner of: its input and what Temporal says. */
@@ -87,6 +91,7 @@ export function initialState(guidance: string[], carry?: PlannerCarry): PlannerS
     newGuidance: [],
     running: {},
     childUsage: {},
+    fixers: carry?.fixers ?? [],
   };
 }
 
@@ -190,6 +195,16 @@ export function admitPlan(
   plan: Plan,
   opts: { maxTasks: number; canDelegate: boolean; refuseOversized: boolean; plannedBy: string },
 ): Admission {
+  // A queued fixer stays queued whatever the new plan says; a second fixer of the same break is dropped.
+  const pinned = st.queue.filter((w): w is Extract<Work, { kind: 'task' }> => w.kind === 'task' && !!w.spec.fixes);
+  const owned = new Set(st.fixers);
+  const duplicates = plan.tasks.filter((t) => {
+    if (!t.fixes) return false;
+    if (owned.has(t.fixes)) return true;
+    owned.add(t.fixes);
+    return false;
+  });
+  plan = { ...plan, tasks: plan.tasks.filter((t) => !duplicates.includes(t)) };
   const room = Math.max(0, opts.maxTasks - st.planned);
   const scopes = opts.canDelegate ? plan.subplanners : [];
   if (plan.tasks.length > room && opts.refuseOversized) {
@@ -208,6 +223,7 @@ export function admitPlan(
   const keeps = new Set([...tasks.map((t) => `task:${t.title}`), ...scopes.map((s) => `scope:${s.scope}`)]);
   const notAttempted: NotAttempted[] = [
     ...st.queue
+      .filter((w) => !pinned.includes(w as (typeof pinned)[number]))
       .filter((w) => !keeps.has(w.kind === 'task' ? `task:${w.spec.title}` : `scope:${w.spec.scope}`))
       .map((w) => ({
         title: workTitle(w),
@@ -226,6 +242,10 @@ export function admitPlan(
       ? `${over.length} task(s) not attempted, recorded for the judge and the report: this planner may create at ` +
         `most ${opts.maxTasks} tasks in a cycle. Left out: ${over.map((t) => `"${t.title}"`).join(', ')}.`
       : '',
+    duplicates.length
+      ? `Not queued: ${duplicates.map((t) => `"${t.title}"`).join(', ')}: break ` +
+        `${[...new Set(duplicates.map((t) => t.fixes))].join(', ')} already has its one fixer task.`
+      : '',
     plan.subplanners.length && !opts.canDelegate
       ? 'Sub-planners are not available at this depth; plan tasks directly.'
       : '',
@@ -235,6 +255,7 @@ export function admitPlan(
     refused: false,
     answer: notes.filter(Boolean).join(' '),
     queue: [
+      ...pinned,
       ...scopes.map((spec) => ({ kind: 'scope' as const, spec })),
       ...tasks.map((spec) => ({ kind: 'task' as const, spec })),
     ],
@@ -246,9 +267,20 @@ export function admitPlan(
 
 export function applyAdmission(st: PlannerState, a: Extract<Admission, { refused: false }>): void {
   st.queue = a.queue;
+  for (const w of a.queue)
+    if (w.kind === 'task' && w.spec.fixes && !st.fixers.includes(w.spec.fixes)) st.fixers.push(w.spec.fixes);
   st.planned = a.planned;
   st.scopeDone = a.scopeDone;
   st.result.notAttempted = [...(st.result.notAttempted ?? []), ...a.notAttempted];
+}
+
+/** longrun's own fixer of a break (the planner did not act on the red alert): first in the queue, unless it has one. */
+export function queueFixer(st: PlannerState, spec: TaskSpec): boolean {
+  if (!spec.fixes || st.fixers.includes(spec.fixes)) return false;
+  st.fixers.push(spec.fixes);
+  st.queue.unshift({ kind: 'task', spec });
+  st.planned++;
+  return true;
 }
 
 const workTitle = (w: Work) => (w.kind === 'task' ? w.spec.title : `sub-planner: ${w.spec.scope}`);
@@ -340,6 +372,7 @@ export function toCarry(
     scopeDone: st.scopeDone,
     paused: st.paused,
     stopRequested: st.stopRequested,
+    ...(st.fixers.length ? { fixers: st.fixers } : {}),
   };
 }
 

@@ -1,0 +1,191 @@
+/**
+ * Continuous verification of the target while a cycle runs, without Temporal: when a check is due, what a receipt
+ * means (green, a new break, still red, fixed), who the suspects of a break are, and what the planner is told.
+ * run.ts runs the checks; unit-tested in test/workflows/checks.test.ts.
+ */
+import type { KnownRed, Receipt, TaskSpec } from '../../core/types';
+
+/** A receipt as the run keeps it: small enough for workflow state and `status`, one per check. */
+export interface CheckSummary {
+  commit: string;
+  passed: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  at: number;
+}
+
+/** A merged task: a suspect of a break when it landed after the last green commit. */
+export interface Suspect {
+  taskId: string;
+  title: string;
+  commit: string | null;
+}
+
+/** The target's known state: carried across cycles (see RunCarry.target). */
+export interface TargetHealth {
+  /** The last commit a receipt found green; `longrun/<runId>` points here. */
+  green: string | null;
+  /** The open break, if any: its first red commit and the suspects it was reported with. */
+  red: {
+    commit: string;
+    since: number;
+    suspects: Suspect[];
+    /** The fixer task, once one started (its title); absent before v0.2.0. */
+    fixer?: string | null;
+    /** longrun queued a fixer itself: the planner did not start one within limits.fixerWaitMinutes. */
+    fallback?: boolean;
+  } | null;
+}
+
+export interface CheckState extends TargetHealth {
+  /** Merges seen since the last check started. */
+  mergesSince: number;
+  /** Merges since the last green receipt, oldest first. */
+  suspects: Suspect[];
+  /** How many of `suspects` were merged before the running check started (only those can be in its commit). */
+  inFlight: number;
+  checks: CheckSummary[];
+}
+
+/** Checks kept in the run's state and status; the oldest go first. */
+export const CHECKS_KEPT = 20;
+/** Prefix of the planner message that reports a break; planners keep it out of their children's guidance. */
+export const RED_ALERT = '[longrun red alert]';
+
+export const isRedAlert = (guidance: string) => guidance.startsWith(RED_ALERT);
+
+export function initialChecks(health?: TargetHealth): CheckState {
+  return {
+    green: health?.green ?? null,
+    // A fixer of an earlier cycle has ended: the break is owned afresh in this one.
+    red: health?.red ? { ...health.red, fixer: null, fallback: false } : null,
+    mergesSince: 0,
+    suspects: [],
+    inFlight: 0,
+    checks: [],
+  };
+}
+
+export function onMerge(s: CheckState, suspect: Suspect): CheckState {
+  return { ...s, mergesSince: s.mergesSince + 1, suspects: [...s.suspects, suspect] };
+}
+
+/**
+ * A check is due after `everyMerges` merges, or after the timer when anything merged since the last check
+ * (0 turns either trigger off). The timer itself is the caller's: this only says whether it is worth a check.
+ */
+export function checkDue(s: CheckState, limits: { everyMerges: number }, timerFired: boolean): boolean {
+  if (s.mergesSince === 0) return false;
+  return timerFired || (limits.everyMerges > 0 && s.mergesSince >= limits.everyMerges);
+}
+
+export function startCheck(s: CheckState): CheckState {
+  return { ...s, mergesSince: 0, inFlight: s.suspects.length };
+}
+
+export type CheckEvent =
+  | { kind: 'green'; commit: string; fixed: boolean }
+  | { kind: 'break'; commit: string; suspects: Suspect[] }
+  | { kind: 'still-red'; commit: string }
+  /** Red, but never green before in this run: nothing to blame, the goal's work owns it. */
+  | { kind: 'red-from-start'; commit: string };
+
+/** What a receipt means for the target. A break is reported once: later red receipts of it are `still-red`. */
+export function onReceipt(s: CheckState, r: Receipt, at: number): { state: CheckState; event: CheckEvent } {
+  const summary: CheckSummary = {
+    commit: r.commit,
+    passed: r.passed,
+    exitCode: r.exitCode,
+    timedOut: r.timedOut,
+    durationMs: r.durationMs,
+    at,
+  };
+  const checks = [...s.checks, summary].slice(-CHECKS_KEPT);
+  if (r.passed) {
+    return {
+      state: { ...s, checks, green: r.commit, red: null, suspects: s.suspects.slice(s.inFlight), inFlight: 0 },
+      event: { kind: 'green', commit: r.commit, fixed: !!s.red },
+    };
+  }
+  if (s.red) return { state: { ...s, checks }, event: { kind: 'still-red', commit: r.commit } };
+  if (!s.green) return { state: { ...s, checks }, event: { kind: 'red-from-start', commit: r.commit } };
+  const suspects = s.suspects.slice(0, s.inFlight);
+  return {
+    state: { ...s, checks, red: { commit: r.commit, since: at, suspects } },
+    event: { kind: 'break', commit: r.commit, suspects },
+  };
+}
+
+const ALERT_OUTPUT = 3_000;
+
+/** A break's id: its first red commit, short; the fixer task names it in TaskSpec.fixes. */
+export const breakId = (commit: string) => commit.slice(0, 12);
+
+/** The agent that started is the break's fixer when its spec names the open break. */
+export function onFixerStarted(s: CheckState, fixes: string, title: string): CheckState {
+  if (!s.red || s.red.fixer || !breakId(s.red.commit).startsWith(fixes.slice(0, 12))) return s;
+  return { ...s, red: { ...s.red, fixer: title } };
+}
+
+/** The fixer longrun queues when the planner did not act on a red alert. */
+export function fallbackFixer(s: CheckState, command: string): TaskSpec {
+  const red = s.red!;
+  const suspects = red.suspects.map((t) => `- ${t.title}${t.commit ? ` (merged as ${t.commit.slice(0, 12)})` : ''}`);
+  return {
+    title: `Fix the break of \`${command}\` at ${breakId(red.commit)}`.slice(0, 200),
+    description: [
+      `\`${command}\` fails on the target since ${breakId(red.commit)}; it passed at ${s.green?.slice(0, 12)}. You own ` +
+        'this break (longrun made this task because no planner did). Run the tests, find which merge broke them, ' +
+        'and fix it without undoing what the suspects were for.',
+      'Suspects (merged since the last green commit):',
+      ...(suspects.length ? suspects : ['- (none recorded)']),
+    ].join('\n'),
+    acceptance: [`\`${command}\` passes`],
+    files: [],
+    fixes: breakId(red.commit),
+  };
+}
+
+/** The break as agents' test runs are told of it (workspace/known-red.ts). */
+export function knownRedOf(r: Receipt, suspects: Suspect[]): KnownRed {
+  return {
+    id: breakId(r.commit),
+    command: r.command,
+    outputTail: r.outputTail.slice(-1_500),
+    suspects: suspects.map((t) => t.title),
+    fixer: null,
+  };
+}
+
+/** The one message a break sends to the planner that owns the run. */
+export function redAlert(r: Receipt, green: string, suspects: Suspect[], diffStat: string): string {
+  const who = suspects.length
+    ? suspects.map((t) => `- ${t.taskId}: ${t.title}${t.commit ? ` (merged as ${t.commit.slice(0, 12)})` : ''}`)
+    : ['- (no merge recorded: the break may come from a merge reported late)'];
+  const tail = r.outputTail.length > ALERT_OUTPUT ? r.outputTail.slice(-ALERT_OUTPUT) : r.outputTail;
+  return [
+    `${RED_ALERT} \`${r.command}\` fails on the target at ${r.commit.slice(0, 12)}; it passed at ${green.slice(0, 12)}.`,
+    `Create exactly ONE task that fixes this break, with "fixes": "${breakId(r.commit)}" (name the failing output ` +
+      'in it); no other task should chase it. If none starts soon, longrun makes it.',
+    'Suspects (merged since the last green commit):',
+    ...who,
+    'Files changed since the last green commit:',
+    diffStat.trim() || '(none)',
+    'Failing output (tail):',
+    '```',
+    tail.trim(),
+    '```',
+  ].join('\n');
+}
+
+/** One line for the Web UI's current details and `report`. */
+export function describeHealth(s: CheckState): string {
+  const n = s.checks.length;
+  if (s.red) {
+    const owner = s.red.fixer ? `, fixer: ${s.red.fixer}` : s.red.fallback ? ', fixer queued by longrun' : '';
+    return `target RED since ${s.red.commit.slice(0, 12)}${owner} (${n} check(s) this cycle)`;
+  }
+  if (s.green) return `target green at ${s.green.slice(0, 12)} (${n} check(s) this cycle)`;
+  return n ? `target not green yet (${n} check(s) this cycle)` : 'target not checked yet';
+}
