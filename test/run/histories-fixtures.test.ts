@@ -38,4 +38,13 @@ describe('replay fixtures', () => {
     );
     expect([...scenarios].sort()).toEqual(['continue-as-new', 'crash', 'e2e', 'local-model-calls', 'stop']);
   });
+
+  it('of v0.2.0 cover the same runs', () => {
+    const scenarios = new Set(
+      savedHistoryFiles()
+        .filter((h) => h.version === 'v0.2.0')
+        .map((h) => h.scenario),
+    );
+    expect([...scenarios].sort()).toEqual(['continue-as-new', 'crash', 'e2e', 'local-model-calls', 'stop']);
+  });
 });
