@@ -132,6 +132,7 @@ function figures(
     runStatus: result.status,
     cycles: result.cycles,
     tasks: result.tasks,
+    notAttempted: [...new Set(result.history.flatMap((c) => (c.notAttempted ?? []).map((n) => n.reason)))],
     targetCommits: commits,
     runS: round((t1 - t0) / 1000, 1),
     redShare: round(redMs / (t1 - t0), 3),
@@ -149,7 +150,12 @@ function figures(
     finishedWithoutTests: log.skippedTests.size,
     judgeDoneRefused: result.history.filter((c) => c.refusedDone).length,
     falseDoneAccepted: falseDone,
-    checks: { count: checks.length, red: checks.filter((c) => !c.passed).length },
+    checks: {
+      count: checks.length,
+      red: checks.filter((c) => !c.passed).length,
+      // Per cycle, in order: G green, R red (the first check red means no green baseline: no alert, no fixer).
+      pattern: result.history.map((c) => (c.checks ?? []).map((k) => (k.passed ? 'G' : 'R')).join('')).join(' | '),
+    },
   };
 }
 
@@ -184,7 +190,8 @@ export async function run(): Promise<BenchReport> {
       const limits: Partial<Limits> = {
         maxParallelAgents: AGENTS,
         maxDepth: 0,
-        maxTasksPerPlanner: TASKS + 10,
+        // A plan on a red alert re-submits the queued tasks (it replaces them), and each counts again.
+        maxTasksPerPlanner: 500,
         maxCycles: 2,
         workerMaxSteps: 40,
         ...(name === 'off' ? { verifyEveryMerges: 0, verifyEveryMinutes: 0 } : {}),
