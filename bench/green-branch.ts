@@ -142,6 +142,7 @@ function figures(
     breaksMerged: breaks.length,
     pileOnAgents: pileAgents.size,
     pileOnPerBreak: breaks.length ? round(piles.reduce((n, p) => n + p.pileOn.length, 0) / breaks.length, 2) : 0,
+    pileOnByBreak: Object.fromEntries(piles.map((p) => [p.file, p.pileOn.length])),
     heldBackByNote: [...heldBack.values()].filter((d) => d.kind === 'held-back' && d.why === 'known-red').length,
     redAlerts: log.alerts,
     fixersPlanned: log.fixersPlanned,

@@ -271,6 +271,11 @@ const RENDER: Record<string, (r: Json) => string> = {
       col('red intervals', (x) => `${x.redIntervals}${x.stillRedAtEnd ? ' (red at the end)' : ''}`),
       col('breaks merged', (x) => x.breaksMerged),
       col('pile-on per break', (x) => x.pileOnPerBreak),
+      col('pile-on by broken file', (x) =>
+        Object.entries(x.pileOnByBreak ?? {})
+          .map(([f, n]) => `${f}: ${n}`)
+          .join(', '),
+      ),
       col('held back by the known-red note', (x) => x.heldBackByNote),
       col('red alerts / fixers planned', (x) => `${x.redAlerts} / ${x.fixersPlanned}`),
       col(
