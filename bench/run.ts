@@ -21,6 +21,7 @@ import { machineInfo, RESULTS_DIR, writeReport } from './lib/report';
 export const BENCHES: Record<string, { file: string; timeoutMin: number }> = {
   overhead: { file: 'overhead.ts', timeoutMin: 6 },
   scaling: { file: 'scaling.ts', timeoutMin: 20 },
+  'green-branch': { file: 'green-branch.ts', timeoutMin: 45 },
   history: { file: 'history.ts', timeoutMin: 12 },
   merges: { file: 'merges.ts', timeoutMin: 10 },
   'model-overhead': { file: 'model-overhead.ts', timeoutMin: 6 },

@@ -261,6 +261,42 @@ const RENDER: Record<string, (r: Json) => string> = {
       ),
     ].join('\n');
   },
+  'green-branch'(r) {
+    const p = r.parameters;
+    const rows: Json[] = r.figures.rows ?? [];
+    const col = (k: string, f: (x: Json) => unknown = (x) => x[k]) => [k, ...rows.map((x) => f(x))];
+    const lines = [
+      col('red share', (x) => x.redShare),
+      col('break → green, p50 / max (s)', (x) => `${x.breakToGreenS.p50} / ${x.breakToGreenS.max}`),
+      col('red intervals', (x) => `${x.redIntervals}${x.stillRedAtEnd ? ' (red at the end)' : ''}`),
+      col('breaks merged', (x) => x.breaksMerged),
+      col('pile-on per break', (x) => x.pileOnPerBreak),
+      col('pile-on by broken file', (x) =>
+        Object.entries(x.pileOnByBreak ?? {})
+          .map(([f, n]) => `${f}: ${n}`)
+          .join(', '),
+      ),
+      col('held back by the known-red note', (x) => x.heldBackByNote),
+      col('red alerts / fixers planned', (x) => `${x.redAlerts} / ${x.fixersPlanned}`),
+      col(
+        'checks (red), pattern per cycle',
+        (x) => `${x.checks.count} (${x.checks.red}) \`${x.checks.pattern || '-'}\``,
+      ),
+      col('judge done refused / false done accepted', (x) => `${x.judgeDoneRefused} / ${x.falseDoneAccepted}`),
+      col('loopers / finished without tests', (x) => `${x.loopers} / ${x.finishedWithoutTests}`),
+      col('run: status, cycles, seconds', (x) => `${x.runStatus}, ${x.cycles}, ${x.runS}`),
+    ];
+    return [
+      `Parameters: ${p.agents} agents, ${p.tasks} tasks, p(break) ${p.pBreak}, p(loop) ${p.pLoop}, p(finish without ` +
+        `tests) ${p.pSkipTests}, p(pile on when not told) ${p.pPileOn}, seed ${p.seed}; the judge always says done.`,
+      '',
+      table(
+        ['figure', ...rows.map((x) => `controls ${x.setting}`)],
+        lines.map((l) => [l[0] as string, ...l.slice(1).map((v) => v as string)]),
+      ),
+      ...(r.notes?.length ? ['', ...r.notes.map((n: string) => `- ${n}`)] : []),
+    ].join('\n');
+  },
   'model-overhead'(r) {
     const rows: Json[] = r.results ?? [];
     const p = (x: Json | undefined) => (x ? `${x.p50Ms} / ${x.p99Ms}` : undefined);

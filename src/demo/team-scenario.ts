@@ -201,7 +201,7 @@ function worker(req: SimRequest, opts: TeamOptions): SimResponse {
 }
 
 /** Rewrites each conflicted file shown in the conflict message, keeping both sides. */
-function resolveConflicts(message: SimMessage | undefined): SimToolCallSpec[] {
+export function resolveConflicts(message: SimMessage | undefined): SimToolCallSpec[] {
   if (!message) return [];
   const out: SimToolCallSpec[] = [];
   for (const m of message.text.matchAll(/### (.+)\n```\n([\s\S]*?)\n```/g)) {
