@@ -28,4 +28,6 @@ export const PATCHES = {
   environmentSetup: 'environment-setup',
   /** v0.2.0: when the run ends (done, stopped, failed, cancelled) its dependency caches are removed. */
   cachesRemovedAtEnd: 'caches-removed-at-end',
+  /** v0.2.1: a red target with no green check yet in the run is a break since the run's base, owned like any other. */
+  breakBeforeFirstGreen: 'break-before-first-green',
 } as const;

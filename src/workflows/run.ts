@@ -518,7 +518,9 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
   async function recordCheck(receipt: Receipt): Promise<void> {
     const lastGreen = checks.green;
     const wasRed = !!checks.red;
-    const { state, event } = onReceipt(checks, receipt, Date.now());
+    // With no green receipt yet, the run's base stands in for the last green commit (lib/checks.ts onReceipt).
+    const baseline = !lastGreen && patched(PATCHES.breakBeforeFirstGreen) ? hub.baseCommit : undefined;
+    const { state, event } = onReceipt(checks, receipt, Date.now(), baseline);
     checks = state;
     setCurrentDetails(
       `cycle ${cycle}: ${phase === 'planning' ? 'planning and working' : phase}; ${describeHealth(checks)}`,
@@ -527,12 +529,13 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
       // Agents' test runs are no longer told of the break.
       if (wasRed && owning) await knownRed(null);
       if (event.commit !== lastGreen) await publish({ as: 'green', commit: event.commit }, phase === 'planning');
-    } else if (event.kind === 'break' && lastGreen) {
-      const files = await acts.run.diffStat({ runId, from: lastGreen, to: event.commit }).catch(() => '');
+    } else if (event.kind === 'break' && (lastGreen || baseline)) {
+      const from = (lastGreen ?? baseline)!;
+      const files = await acts.run.diffStat({ runId, from, to: event.commit }).catch(() => '');
       // Recorded before the planner hears of it: every test run from its fixer's first on is told of the break.
       if (owning) await knownRed(knownRedOf(receipt, event.suspects));
       fixerDeadline = plannerId ? Date.now() + fixerWaitMs : null;
-      guide(redAlert(receipt, lastGreen, event.suspects, files));
+      guide(redAlert(receipt, from, event.suspects, files, !lastGreen));
     }
   }
 

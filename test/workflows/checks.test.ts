@@ -83,6 +83,17 @@ describe('onReceipt', () => {
     expect(r.state.red).toBeNull();
   });
 
+  it("blames the run's merges since its base when no check has been green yet (a break before the first check)", () => {
+    const s = startCheck(merge(initialChecks(), 2));
+    const r = onReceipt(s, receipt('r0', false), 1, 'base');
+    expect(r.event).toEqual({ kind: 'break', commit: 'r0', suspects: s.suspects });
+    expect(r.state.red).toMatchObject({ commit: 'r0', suspects: s.suspects });
+    expect(onReceipt(startCheck(r.state), receipt('r1', false), 2, 'base').event.kind).toBe('still-red');
+    const alert = redAlert({ ...receipt('r0', false), outputTail: 'boom' }, 'base', s.suspects, '', true);
+    expect(alert).toMatch(/no check of this run has passed yet: the suspects are this run's merges since its base/);
+    expect(fallbackFixer(r.state, 'npm test').description).toMatch(/no check of this run has passed yet/);
+  });
+
   it('carries the target health across cycles and keeps only the latest checks', () => {
     let s = initialChecks({ green: 'g0', red: null });
     for (let i = 0; i < CHECKS_KEPT + 5; i++) s = onReceipt(s, receipt(`g${i + 1}`, true), i).state;

@@ -91,8 +91,19 @@ export type CheckEvent =
   /** Red, but never green before in this run: nothing to blame, the goal's work owns it. */
   | { kind: 'red-from-start'; commit: string };
 
-/** What a receipt means for the target. A break is reported once: later red receipts of it are `still-red`. */
-export function onReceipt(s: CheckState, r: Receipt, at: number): { state: CheckState; event: CheckEvent } {
+/**
+ * What a receipt means for the target. A break is reported once: later red receipts of it are `still-red`. With no
+ * green receipt yet in the run, `baseline` (the run's base commit) stands in for the last green one: a break merged
+ * before the first check is blamed on the run's merges so far and gets its owner like any other (without it, that
+ * break went unowned all cycle while agents piled on). Without `baseline` (runs started before v0.2.1) such a red
+ * target is `red-from-start`, blamed on no one.
+ */
+export function onReceipt(
+  s: CheckState,
+  r: Receipt,
+  at: number,
+  baseline?: string,
+): { state: CheckState; event: CheckEvent } {
   const summary: CheckSummary = {
     commit: r.commit,
     passed: r.passed,
@@ -109,7 +120,7 @@ export function onReceipt(s: CheckState, r: Receipt, at: number): { state: Check
     };
   }
   if (s.red) return { state: { ...s, checks }, event: { kind: 'still-red', commit: r.commit } };
-  if (!s.green) return { state: { ...s, checks }, event: { kind: 'red-from-start', commit: r.commit } };
+  if (!s.green && !baseline) return { state: { ...s, checks }, event: { kind: 'red-from-start', commit: r.commit } };
   const suspects = s.suspects.slice(0, s.inFlight);
   return {
     state: { ...s, checks, red: { commit: r.commit, since: at, suspects } },
@@ -135,7 +146,9 @@ export function fallbackFixer(s: CheckState, command: string): TaskSpec {
   return {
     title: `Fix the break of \`${command}\` at ${breakId(red.commit)}`.slice(0, 200),
     description: [
-      `\`${command}\` fails on the target since ${breakId(red.commit)}; it passed at ${s.green?.slice(0, 12)}. You own ` +
+      `\`${command}\` fails on the target since ${breakId(red.commit)}; ` +
+        (s.green ? `it passed at ${s.green.slice(0, 12)}. ` : 'no check of this run has passed yet. ') +
+        'You own ' +
         'this break (longrun made this task because no planner did). Run the tests, find which merge broke them, ' +
         'and fix it without undoing what the suspects were for.',
       'Suspects (merged since the last green commit):',
@@ -159,13 +172,23 @@ export function knownRedOf(r: Receipt, suspects: Suspect[]): KnownRed {
 }
 
 /** The one message a break sends to the planner that owns the run. */
-export function redAlert(r: Receipt, green: string, suspects: Suspect[], diffStat: string): string {
+export function redAlert(
+  r: Receipt,
+  green: string,
+  suspects: Suspect[],
+  diffStat: string,
+  /** `green` is the run's base, not a green receipt: no check of the run has passed yet. */
+  fromBase = false,
+): string {
   const who = suspects.length
     ? suspects.map((t) => `- ${t.taskId}: ${t.title}${t.commit ? ` (merged as ${t.commit.slice(0, 12)})` : ''}`)
     : ['- (no merge recorded: the break may come from a merge reported late)'];
   const tail = r.outputTail.length > ALERT_OUTPUT ? r.outputTail.slice(-ALERT_OUTPUT) : r.outputTail;
   return [
-    `${RED_ALERT} \`${r.command}\` fails on the target at ${r.commit.slice(0, 12)}; it passed at ${green.slice(0, 12)}.`,
+    `${RED_ALERT} \`${r.command}\` fails on the target at ${r.commit.slice(0, 12)}; ` +
+      (fromBase
+        ? `no check of this run has passed yet: the suspects are this run's merges since its base ${green.slice(0, 12)}.`
+        : `it passed at ${green.slice(0, 12)}.`),
     `Create exactly ONE task that fixes this break, with "fixes": "${breakId(r.commit)}" (name the failing output ` +
       'in it); no other task should chase it. If none starts soon, longrun makes it.',
     'Suspects (merged since the last green commit):',
