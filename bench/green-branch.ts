@@ -154,7 +154,7 @@ function figures(
     checks: {
       count: checks.length,
       red: checks.filter((c) => !c.passed).length,
-      // Per cycle, in order: G green, R red (the first check red means no green baseline: no alert, no fixer).
+      // Per cycle, in order: G green, R red (a first red check blames the merges since the run's base).
       pattern: result.history.map((c) => (c.checks ?? []).map((k) => (k.passed ? 'G' : 'R')).join('')).join(' | '),
     },
   };
@@ -162,10 +162,7 @@ function figures(
 
 /** What a reader must know to read the figures: the configuration when it is not the issue's, and the known gap. */
 export function notesFor(agents: number, pBreak: number, load: number[]): string[] {
-  const notes = [
-    'A break among the merges before the run\'s first green check is "red from start" to longrun (no green commit ' +
-      'to blame from): no red alert, no known-red note, no fixer; the pattern row shows it as leading R checks.',
-  ];
+  const notes: string[] = [];
   if (agents !== 64 || pBreak !== 0.05)
     notes.unshift(
       `Measured at ${agents} agents and p = ${pBreak} (load average ${load.join(' / ')}), not the issue's 64 agents ` +
