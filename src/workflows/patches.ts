@@ -28,6 +28,9 @@ export const PATCHES = {
   environmentSetup: 'environment-setup',
   /** v0.2.0: when the run ends (done, stopped, failed, cancelled) its dependency caches are removed. */
   cachesRemovedAtEnd: 'caches-removed-at-end',
-  /** v0.2.1: a red target with no green check yet in the run is a break since the run's base, owned like any other. */
+  /**
+   * v0.2.1: until a check is green, the run's base stands in for the last green commit: a red check is a break since
+   * the base, owned like any other, and `longrun/<runId>` is published at the base (it existed at no commit before).
+   */
   breakBeforeFirstGreen: 'break-before-first-green',
 } as const;

@@ -586,6 +586,9 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     if (!checking) return publish({}, false);
     // longrun/<runId> holds green commits only (recordCheck moved it); without a test command, green is the tip.
     if (!run.testCommand) await publish({}, false);
+    // Until a check is green, the run's base stands in (as for blame, lib/checks.ts): the result branch exists.
+    else if (!checks.green && patched(PATCHES.breakBeforeFirstGreen))
+      await publish({ as: 'green', commit: hub.baseCommit }, false);
     await publish({ as: 'tip' }, false);
   }
 
