@@ -234,6 +234,14 @@ function noteWrites(log: TeamLog, agent: string, files: string[], fixer: boolean
 const lastCallOf = (req: SimRequest) => [...req.messages].reverse().find((m) => m.role === 'assistant')?.toolCalls?.[0];
 const ranTests = (req: SimRequest) => req.messages.some((m) => m.toolCalls?.some((c) => c.name === 'run_command'));
 
+/** The text of the latest merge refused by mergePolicy tests-pass (integrate's 'tests-failed'), if it is the latest. */
+const TESTS_REFUSED = 'Not merged: this run merges only work whose tests pass';
+function refusedForTests(req: SimRequest): string | null {
+  const tool = [...req.messages].reverse().find((m) => m.role === 'tool');
+  const refusal = [...req.messages].reverse().find((m) => m.role === 'tool' && m.text.startsWith(TESTS_REFUSED));
+  return refusal && (tool === refusal || lastCallOf(req)?.name === 'write_file') ? refusal.text : null;
+}
+
 function finish(summary: string): SimResponse {
   return tools(call('finish', { outcome: 'done', summary, notes: '', concerns: [], deviations: [], findings: [] }));
 }
@@ -260,6 +268,13 @@ function worker(req: SimRequest, task: number, o: GreenTeamOptions, log: TeamLog
   const own = fileOf(task);
   const resolved = resolve(req, agent, log, false);
   if (resolved) return out(resolved);
+  const refused = refusedForTests(req);
+  if (refused) {
+    // mergePolicy tests-pass refused the merge: repair what fails in its own file (its break), then finish again.
+    if (lastCallOf(req)?.name === 'finish' && failingFiles(refused).includes(own))
+      return out(tools(call('write_file', { path: own, content: `ok ${agent} (repaired)\n` })));
+    return out(finish(`${agent}: repaired ${own}.`));
+  }
   if (req.turn === 0) {
     noteWrites(log, agent, [own], false);
     return out(tools(call('write_file', { path: own, content: t.breaks ? `BROKEN by ${agent}\n` : `ok ${agent}\n` })));

@@ -32,6 +32,7 @@ export async function runToEnd(
     timeoutMs: number;
     testCommand?: string;
     modelCalls?: RunInput['modelCalls'];
+    mergePolicy?: RunInput['mergePolicy'];
   },
 ): Promise<RunResult> {
   const input: RunInput = {
@@ -41,6 +42,7 @@ export async function runToEnd(
     limits: opts.limits,
     ...(opts.testCommand ? { testCommand: opts.testCommand } : {}),
     ...(opts.modelCalls ? { modelCalls: opts.modelCalls } : {}),
+    ...(opts.mergePolicy ? { mergePolicy: opts.mergePolicy } : {}),
   };
   const handle = await client.workflow.start('autonomousRun', {
     taskQueue: opts.taskQueue,

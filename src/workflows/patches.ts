@@ -33,4 +33,9 @@ export const PATCHES = {
    * the base, owned like any other, and `longrun/<runId>` is published at the base (it existed at no commit before).
    */
   breakBeforeFirstGreen: 'break-before-first-green',
+  /**
+   * v0.2.1: a red check that started after a break's fixer ended reports the break again (a new alert, a new owner):
+   * before, a break that outlived its fix stayed owned by the ended fixer until the cycle's end.
+   */
+  breakOutlivesFix: 'break-outlives-fix',
 } as const;

@@ -63,6 +63,7 @@ import {
   fallbackFixer,
   initialChecks,
   knownRedOf,
+  onFixerEnded,
   onFixerStarted,
   onMerge,
   onReceipt,
@@ -169,6 +170,7 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
       if (e.fixes) checks = onFixerStarted(checks, e.fixes, e.title);
     } else {
       const started = agents.get(e.id);
+      if (e.role === 'worker' && started) checks = onFixerEnded(checks, started.title);
       if (e.handoff?.status === 'merged' && e.role === 'worker')
         checks = onMerge(checks, { taskId: e.id, title: started?.title ?? e.id, commit: e.handoff.commit ?? null });
       agents.delete(e.id);
@@ -520,7 +522,8 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     const wasRed = !!checks.red;
     // With no green receipt yet, the run's base stands in for the last green commit (lib/checks.ts onReceipt).
     const baseline = !lastGreen && patched(PATCHES.breakBeforeFirstGreen) ? hub.baseCommit : undefined;
-    const { state, event } = onReceipt(checks, receipt, Date.now(), baseline);
+    const renew = checks.red?.fixerEnded === 'checked' && patched(PATCHES.breakOutlivesFix);
+    const { state, event } = onReceipt(checks, receipt, Date.now(), baseline, renew);
     checks = state;
     setCurrentDetails(
       `cycle ${cycle}: ${phase === 'planning' ? 'planning and working' : phase}; ${describeHealth(checks)}`,
@@ -535,7 +538,7 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
       // Recorded before the planner hears of it: every test run from its fixer's first on is told of the break.
       if (owning) await knownRed(knownRedOf(receipt, event.suspects));
       fixerDeadline = plannerId ? Date.now() + fixerWaitMs : null;
-      guide(redAlert(receipt, from, event.suspects, files, !lastGreen));
+      guide(redAlert(receipt, from, event.suspects, files, !lastGreen, event.after));
     }
   }
 

@@ -6,6 +6,7 @@ import {
   fallbackFixer,
   initialChecks,
   knownRedOf,
+  onFixerEnded,
   onFixerStarted,
   isRedAlert,
   onMerge,
@@ -161,5 +162,45 @@ describe('one owner per break', () => {
       suspects: ['task 2'],
       fixer: null,
     });
+  });
+
+  it('reports a break again when a check started after its fixer ended is still red, blaming the merges since', () => {
+    let s = onFixerStarted(broken(), '0123456789ab', 'Fix it');
+    s = merge(s, 3); // merged while the fixer worked: perhaps a second break
+    const stillBefore = onReceipt(startCheck(s), receipt('r2', false), 3, undefined, true);
+    expect(stillBefore.event.kind).toBe('still-red'); // the fixer has not ended: its fix is not in this commit
+    s = onFixerEnded(stillBefore.state, 'Other task'); // not the fixer: changes nothing
+    expect(s.red?.fixerEnded).toBeUndefined();
+    s = onFixerEnded(onMerge(s, { taskId: 't9', title: 'Fix it', commit: 'c9' }), 'Fix it');
+    // A check that started before the fixer ended does not include the fix: still the same break.
+    expect(onReceipt(s, receipt('r3', false), 4, undefined, true).event.kind).toBe('still-red');
+    s = startCheck(s);
+    const renewed = onReceipt(s, receipt('fedcba9876543210', false, 'FAIL y'), 5, undefined, true);
+    expect(renewed.event).toEqual({
+      kind: 'break',
+      commit: 'fedcba9876543210',
+      suspects: [
+        { taskId: 't3', title: 'task 3', commit: 'c3' },
+        { taskId: 't9', title: 'Fix it', commit: 'c9' },
+      ],
+      after: { fixer: 'Fix it', since: '0123456789abcdef' },
+    });
+    expect(renewed.state.red).toMatchObject({ commit: 'fedcba9876543210', reported: 3 });
+    expect(renewed.state.red?.fixer).toBeUndefined(); // owned afresh
+    // Runs before v0.2.1 (no renewAfterFix): the same receipt is the old break, still red.
+    expect(onReceipt(s, receipt('fedcba9876543210', false), 5).event.kind).toBe('still-red');
+    const alert = redAlert(receipt('fedcba9876543210', false, 'FAIL y'), 'g1', [], '', false, {
+      fixer: 'Fix it',
+      since: '0123456789abcdef',
+    });
+    expect(alert).toContain('The fixer of the break since 0123456789ab ("Fix it") has ended and the tests still fail');
+    expect(alert).toContain('"fixes": "fedcba987654"');
+  });
+
+  it('a fixer that ends without merging leaves the suspects of the first report', () => {
+    let s = onFixerEnded(onFixerStarted(broken(), '0123456789ab', 'Fix it'), 'Fix it');
+    s = startCheck(s);
+    const renewed = onReceipt(s, receipt('r9', false), 6, undefined, true);
+    expect(renewed.event).toMatchObject({ kind: 'break', suspects: [{ taskId: 't2', title: 'task 2', commit: 'c2' }] });
   });
 });

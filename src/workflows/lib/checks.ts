@@ -35,6 +35,11 @@ export interface TargetHealth {
     fixer?: string | null;
     /** longrun queued a fixer itself: the planner did not start one within limits.fixerWaitMinutes. */
     fallback?: boolean;
+    /** How many of CheckState.suspects this break was reported with (the merges it blamed); absent before v0.2.1. */
+    reported?: number;
+    /** Its fixer ended ('ended'), and a check started since then ('checked'): a red receipt of that check means the
+     * fix did not make the target green, so the break is reported again (v0.2.1, `renewAfterFix`). */
+    fixerEnded?: 'ended' | 'checked';
   } | null;
 }
 
@@ -81,12 +86,20 @@ export function checkDue(s: CheckState, limits: { everyMerges: number }, timerFi
 }
 
 export function startCheck(s: CheckState): CheckState {
-  return { ...s, mergesSince: 0, inFlight: s.suspects.length };
+  const red = s.red?.fixerEnded === 'ended' ? { ...s.red, fixerEnded: 'checked' as const } : s.red;
+  return { ...s, red, mergesSince: 0, inFlight: s.suspects.length };
+}
+
+/** The break's fixer ended (merged or not): the next check started after this says whether it fixed the break. */
+export function onFixerEnded(s: CheckState, title: string): CheckState {
+  if (!s.red || s.red.fixer !== title) return s;
+  return { ...s, red: { ...s.red, fixerEnded: 'ended' } };
 }
 
 export type CheckEvent =
   | { kind: 'green'; commit: string; fixed: boolean }
-  | { kind: 'break'; commit: string; suspects: Suspect[] }
+  /** `after`: the fixer of the previous break ended and the target is still red (a break outliving its fix). */
+  | { kind: 'break'; commit: string; suspects: Suspect[]; after?: { fixer: string; since: string } }
   | { kind: 'still-red'; commit: string }
   /** Red, but never green before in this run: nothing to blame, the goal's work owns it. */
   | { kind: 'red-from-start'; commit: string };
@@ -97,12 +110,19 @@ export type CheckEvent =
  * before the first check is blamed on the run's merges so far and gets its owner like any other (without it, that
  * break went unowned all cycle while agents piled on). Without `baseline` (runs started before v0.2.1) such a red
  * target is `red-from-start`, blamed on no one.
+ *
+ * With `renewAfterFix`, a red receipt of a check that started after the break's fixer ended is a break of its own:
+ * the fix landed (or gave up) and the tests still fail, perhaps on breaks merged while it worked. It is reported
+ * again, blaming the merges since the first report (or the first report's suspects when nothing merged since), and
+ * gets a new owner; without it (runs before v0.2.1) the break stayed owned by a fixer that had ended, until the cycle
+ * ended.
  */
 export function onReceipt(
   s: CheckState,
   r: Receipt,
   at: number,
   baseline?: string,
+  renewAfterFix = false,
 ): { state: CheckState; event: CheckEvent } {
   const summary: CheckSummary = {
     commit: r.commit,
@@ -119,11 +139,24 @@ export function onReceipt(
       event: { kind: 'green', commit: r.commit, fixed: !!s.red },
     };
   }
+  if (s.red && renewAfterFix && s.red.fixerEnded === 'checked' && s.red.fixer) {
+    const since = s.suspects.slice(s.red.reported ?? 0, s.inFlight);
+    const suspects = since.length ? since : s.red.suspects;
+    return {
+      state: { ...s, checks, red: { commit: r.commit, since: at, suspects, reported: s.inFlight } },
+      event: {
+        kind: 'break',
+        commit: r.commit,
+        suspects,
+        after: { fixer: s.red.fixer, since: s.red.commit },
+      },
+    };
+  }
   if (s.red) return { state: { ...s, checks }, event: { kind: 'still-red', commit: r.commit } };
   if (!s.green && !baseline) return { state: { ...s, checks }, event: { kind: 'red-from-start', commit: r.commit } };
   const suspects = s.suspects.slice(0, s.inFlight);
   return {
-    state: { ...s, checks, red: { commit: r.commit, since: at, suspects } },
+    state: { ...s, checks, red: { commit: r.commit, since: at, suspects, reported: s.inFlight } },
     event: { kind: 'break', commit: r.commit, suspects },
   };
 }
@@ -179,6 +212,8 @@ export function redAlert(
   diffStat: string,
   /** `green` is the run's base, not a green receipt: no check of the run has passed yet. */
   fromBase = false,
+  /** The break outlived the fix of an earlier one (CheckEvent 'break' `after`). */
+  after?: { fixer: string; since: string },
 ): string {
   const who = suspects.length
     ? suspects.map((t) => `- ${t.taskId}: ${t.title}${t.commit ? ` (merged as ${t.commit.slice(0, 12)})` : ''}`)
@@ -188,7 +223,11 @@ export function redAlert(
     `${RED_ALERT} \`${r.command}\` fails on the target at ${r.commit.slice(0, 12)}; ` +
       (fromBase
         ? `no check of this run has passed yet: the suspects are this run's merges since its base ${green.slice(0, 12)}.`
-        : `it passed at ${green.slice(0, 12)}.`),
+        : `it passed at ${green.slice(0, 12)}.`) +
+      (after
+        ? ` The fixer of the break since ${breakId(after.since)} ("${after.fixer}") has ended and the tests still ` +
+          'fail: this is a new break to own (the output below says what still fails).'
+        : ''),
     `Create exactly ONE task that fixes this break, with "fixes": "${breakId(r.commit)}" (name the failing output ` +
       'in it); no other task should chase it. If none starts soon, longrun makes it.',
     'Suspects (merged since the last green commit):',
