@@ -262,14 +262,21 @@ const RENDER: Record<string, (r: Json) => string> = {
     ].join('\n');
   },
   'green-branch'(r) {
+    const GREEN_SETTING_HEADERS: Record<string, string> = {
+      off: 'controls off',
+      on: 'controls on (defaults)',
+      strict: 'on + mergePolicy tests-pass',
+    };
     const p = r.parameters;
     const rows: Json[] = r.figures.rows ?? [];
     const col = (k: string, f: (x: Json) => unknown = (x) => x[k]) => [k, ...rows.map((x) => f(x))];
     const lines = [
       col('red share', (x) => x.redShare),
-      col('break → green, p50 / max (s)', (x) => `${x.breakToGreenS.p50} / ${x.breakToGreenS.max}`),
+      col('break → green, p50 / max (s)', (x) =>
+        x.breakToGreenS.n ? `${x.breakToGreenS.p50} / ${x.breakToGreenS.max}` : '— (never red)',
+      ),
       col('red intervals', (x) => `${x.redIntervals}${x.stillRedAtEnd ? ' (red at the end)' : ''}`),
-      col('breaks merged', (x) => x.breaksMerged),
+      col('breaking tasks (wrote BROKEN)', (x) => x.breaksMerged),
       col('pile-on per break', (x) => x.pileOnPerBreak),
       col('pile-on by broken file', (x) =>
         Object.entries(x.pileOnByBreak ?? {})
@@ -280,7 +287,8 @@ const RENDER: Record<string, (r: Json) => string> = {
       col('red alerts / fixers planned', (x) => `${x.redAlerts} / ${x.fixersPlanned}`),
       col(
         'checks (red), pattern per cycle',
-        (x) => `${x.checks.count} (${x.checks.red}) \`${x.checks.pattern || '-'}\``,
+        // Cycles are separated by ' · ' here: a '|' would split the table's cell.
+        (x) => `${x.checks.count} (${x.checks.red}) \`${(x.checks.pattern || '-').replace(/ \| /g, ' · ')}\``,
       ),
       col('judge done refused / false done accepted', (x) => `${x.judgeDoneRefused} / ${x.falseDoneAccepted}`),
       col('loopers / finished without tests', (x) => `${x.loopers} / ${x.finishedWithoutTests}`),
@@ -291,7 +299,7 @@ const RENDER: Record<string, (r: Json) => string> = {
         `tests) ${p.pSkipTests}, p(pile on when not told) ${p.pPileOn}, seed ${p.seed}; the judge always says done.`,
       '',
       table(
-        ['figure', ...rows.map((x) => `controls ${x.setting}`)],
+        ['figure', ...rows.map((x) => GREEN_SETTING_HEADERS[x.setting] ?? `controls ${x.setting}`)],
         lines.map((l) => [l[0] as string, ...l.slice(1).map((v) => v as string)]),
       ),
       ...(r.notes?.length ? ['', ...r.notes.map((n: string) => `- ${n}`)] : []),
