@@ -11,6 +11,7 @@ import { sandboxSettingsFromEnv, SandboxUnavailableError } from '../tools/sandbo
 import { checkTarget } from '../workspace/guard';
 import { hubExists } from '../workspace/hub';
 import { knownRedNote, readKnownRed, runsTests } from '../workspace/known-red';
+import { remoteOf, syncHub } from '../workspace/remote';
 import { headRef, targetBranch } from '../workspace/names';
 import { activityContext, heartbeating } from './heartbeat';
 
@@ -142,7 +143,11 @@ export function createToolActivities(deps: {
   async function noteKnownRed(call: ToolCall, input: ToolCallInput, outcome: ToolOutcome): Promise<ToolOutcome> {
     const command = (call.arguments as { command?: unknown } | undefined)?.command;
     if (typeof command !== 'string') return outcome;
-    const red = await readKnownRed(paths.hub(deps.config.home, input.runId));
+    const hubPath = paths.hub(deps.config.home, input.runId);
+    // A remote hub's record may have changed on another host since this host's last sync.
+    const remote = await remoteOf(hubPath);
+    if (remote) await syncHub(hubPath, remote);
+    const red = await readKnownRed(hubPath);
     if (!red || !runsTests(command, red.command, outcome.ok)) return outcome;
     return {
       ...outcome,
