@@ -128,7 +128,7 @@ export function createWorkspaceActivities(deps: {
       taskId: string;
       keepBranch?: boolean;
     }): Promise<{ diskBytes: number }> {
-      return worktree.closeWorkspace({ home, ...input });
+      return worktree.closeWorkspace({ home, hubUrl, ...input });
     },
 
     async verifyTarget(input: {

@@ -7,7 +7,18 @@ import { git, gitOut, GitError, readBranch, resolveCommit, simpleGitAt } from '.
 import { adoptGuard, checkTarget, guardedUpdate, guardRef, readIncidents, recordIncident } from './guard';
 import { KeyedMutex } from './mutex';
 import { headRef, isLocalRepo, targetBranch } from './names';
-import { bindRemote, createMirror, normalizeHubUrl, pushRefs, remoteOf, syncHub, type HubRemote } from './remote';
+import {
+  bindRemote,
+  createMirror,
+  normalizeHubUrl,
+  pushRefs,
+  readBinding,
+  rememberRemote,
+  remoteOf,
+  shownUrl,
+  syncHub,
+  type HubRemote,
+} from './remote';
 
 /**
  * The hub: one bare repository per run under the state dir, cloned from the user's repository.
@@ -34,14 +45,14 @@ export async function hubExists(hubPath: string): Promise<boolean> {
  * null for a local hub. A mirror of another remote, or a local hub while `hubUrl` is set, is an operator's mistake.
  */
 export async function hubRemote(hubPath: string, runId: string, hubUrl?: string): Promise<HubRemote | null> {
-  const bound = await remoteOf(hubPath);
-  if (!hubUrl) return bound;
+  if (!hubUrl) return remoteOf(hubPath);
   const url = normalizeHubUrl(hubUrl);
-  if (bound && bound.url !== url) {
+  const bound = await readBinding(hubPath);
+  if (bound && bound.url !== shownUrl(url)) {
     throw nonRetryable(
       WORKSPACE_ERRORS.invalidHubUrl,
-      `LONGRUN_HUB_URL=${hubUrl}, but the hub ${hubPath} mirrors ${bound.url}: give every worker the same ` +
-        `LONGRUN_HUB_URL, or move ${hubPath} away to make a new mirror`,
+      `LONGRUN_HUB_URL=${shownUrl(hubUrl)}, but the hub ${hubPath} mirrors ${bound.url}: give every worker the ` +
+        `same LONGRUN_HUB_URL, or move ${hubPath} away to make a new mirror`,
     );
   }
   if (!bound && (await hubExists(hubPath))) {
@@ -51,7 +62,9 @@ export async function hubRemote(hubPath: string, runId: string, hubUrl?: string)
         `with LONGRUN_HUB_URL unset, or start a new run`,
     );
   }
-  return { url, runId };
+  const remote = { url, runId };
+  if (bound) rememberRemote(hubPath, remote);
+  return remote;
 }
 
 /** Where a run's hub is on this host (a mirror when remote), without checking it exists. */
@@ -232,7 +245,7 @@ async function prepareMirror(hubPath: string, remote: HubRemote, repo: string, b
     ];
     await pushRefs(hubPath, remote, writes, 'longrun: start run'); // lost: the sync brought the winner's refs
   }
-  throw new Error(`could not create ${branch} and ${BASE_REF} on ${remote.url} (3 attempts)`);
+  throw new Error(`could not create ${branch} and ${BASE_REF} on ${shownUrl(remote.url)} (3 attempts)`);
 }
 
 /** The run's base commit as the hub records it. */

@@ -16,8 +16,9 @@ import { isLocalRepo } from './names';
  * Reading: each entry point syncs the mirror first (a forced, pruning fetch of the namespace, coalesced per mirror).
  * Writing: the remote first (one atomic push, with a lease per ref when the write is a compare-and-swap), then the
  * mirror. A lost lease syncs the mirror and answers false, so the caller re-reads fresh refs and tries again.
- * A mirror records its remote in `longrun-remote.json`: code that only has the hub's path (closing a workspace, a
- * tool's guard check) knows where to push without another setting, and a local hub has no such file.
+ * A mirror records its run and remote in `longrun-remote.json` (the URL without credentials: agents can read the
+ * hub's files), so code that only has the hub's path knows it is a mirror; a local hub has no such file. The full
+ * URL comes from LONGRUN_HUB_URL through the entry points (hubRemote in hub.ts), which tell this module.
  */
 
 export interface HubRemote {
@@ -29,19 +30,41 @@ const BINDING = 'longrun-remote.json';
 /** Per hub path: its remote, or null for a local hub. Filled by bindRemote and on first read. */
 const bindings = new Map<string, HubRemote | null>();
 
+/** A URL as errors show it: credentials in it (`https://user:token@host/...`) are not, since errors reach history. */
+export const shownUrl = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
+
+const scrub = (text: string, url: string) => text.split(url).join(shownUrl(url));
+
 /** A path (relative to the worker's cwd) made absolute: every git process of the worker must reach the same repo. */
 export function normalizeHubUrl(url: string): string {
   const trimmed = url.trim();
   return isLocalRepo(trimmed) && !trimmed.startsWith('file://') ? path.resolve(trimmed) : trimmed;
 }
 
-/** The hub's remote, or null when the hub is local only. No git process: one small file, read once per process. */
+/**
+ * What a hub's binding file records: the run and the remote's URL as shown (no credentials: agents can read the hub's
+ * files). null when the hub has no binding (a local hub, or none yet).
+ */
+export async function readBinding(hubPath: string): Promise<HubRemote | null> {
+  const text = await fs.readFile(path.join(path.resolve(hubPath), BINDING), 'utf8').catch(() => null);
+  return text === null ? null : (JSON.parse(text) as HubRemote); // never torn: written beside and renamed
+}
+
+/** Tells this process the full remote of a mirror (from LONGRUN_HUB_URL, which the binding holds only as shown). */
+export function rememberRemote(hubPath: string, remote: HubRemote): void {
+  bindings.set(path.resolve(hubPath), remote);
+}
+
+/**
+ * The hub's remote, or null when the hub is local only. No git process: one small file, read once per process. A
+ * mirror whose URL carries credentials needs LONGRUN_HUB_URL on this worker (an entry point remembers it).
+ */
 export async function remoteOf(hubPath: string): Promise<HubRemote | null> {
   const key = path.resolve(hubPath);
   const known = bindings.get(key);
   if (known !== undefined) return known;
-  const text = await fs.readFile(path.join(key, BINDING), 'utf8').catch(() => null);
-  if (text === null) {
+  const bound = await readBinding(key);
+  if (!bound) {
     // Only an existing hub is known to be local: a missing one may yet be made a mirror (by another process too).
     const exists = await fs.access(path.join(key, 'HEAD')).then(
       () => true,
@@ -50,24 +73,25 @@ export async function remoteOf(hubPath: string): Promise<HubRemote | null> {
     if (exists) bindings.set(key, null);
     return null;
   }
-  const remote = JSON.parse(text) as HubRemote; // never torn: written beside and renamed
-  bindings.set(key, remote);
-  return remote;
+  if (bound.url.includes('***@')) {
+    throw nonRetryable(
+      WORKSPACE_ERRORS.invalidHubUrl,
+      `the hub ${key} mirrors ${bound.url}, but this worker has no LONGRUN_HUB_URL: set it (with its credentials) ` +
+        `as on the worker that made the mirror`,
+    );
+  }
+  bindings.set(key, bound);
+  return bound;
 }
 
-/** Records (in memory and in the mirror) that `hubPath` mirrors `remote`. */
+/** Records (in memory, and in the mirror without credentials) that `hubPath` mirrors `remote`. */
 export async function bindRemote(hubPath: string, remote: HubRemote): Promise<void> {
   const key = path.resolve(hubPath);
   const file = path.join(key, BINDING);
   const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(remote));
+  await fs.writeFile(tmp, JSON.stringify({ ...remote, url: shownUrl(remote.url) }));
   await fs.rename(tmp, file);
   bindings.set(key, remote);
-}
-
-/** Forgets what this process knows about a hub path (a hub removed and made again under the same path). */
-export function forgetRemote(hubPath: string): void {
-  bindings.delete(path.resolve(hubPath));
 }
 
 export const runNamespace = (runId: string) => `refs/longrun/runs/${runId}`;
@@ -96,7 +120,7 @@ export async function createMirror(hubPath: string, remote: HubRemote): Promise<
     // As a cloned hub: many git processes share it, so no auto-gc under them.
     await git(tmp, ['config', 'gc.auto', '0']);
     await git(tmp, ['config', 'maintenance.auto', 'false']);
-    await fs.writeFile(path.join(tmp, BINDING), JSON.stringify(remote));
+    await fs.writeFile(path.join(tmp, BINDING), JSON.stringify({ ...remote, url: shownUrl(remote.url) }));
     await fs.rename(tmp, hubPath).catch(async (err: NodeJS.ErrnoException) => {
       const exists = await fs.access(path.join(hubPath, 'HEAD')).then(
         () => true,
@@ -107,10 +131,10 @@ export async function createMirror(hubPath: string, remote: HubRemote): Promise<
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
-  forgetRemote(hubPath);
-  const bound = await remoteOf(hubPath);
-  if (!bound) throw new Error(`the hub ${hubPath} exists but records no remote: it is a local hub`);
-  await syncHub(hubPath, bound);
+  const bound = await readBinding(hubPath);
+  if (bound?.url !== shownUrl(remote.url)) throw new Error(`the hub ${hubPath} exists but does not mirror the remote`);
+  rememberRemote(hubPath, remote);
+  await syncHub(hubPath, remote);
 }
 
 /**
@@ -149,17 +173,22 @@ async function fetchRun(hubPath: string, remote: HubRemote): Promise<void> {
   const r = await git(
     hubPath,
     ['fetch', '--quiet', '--no-tags', '--prune', '--no-write-fetch-head', remote.url, ...fetchSpecs(remote.runId)],
-    { okCodes: [128] },
+    { okCodes: [1, 128] },
   );
   if (r.exitCode !== 0) {
     if (/does not appear to be a git repository|repository .* not found|no such repository/i.test(r.stderr)) {
       throw nonRetryable(
         WORKSPACE_ERRORS.invalidHubUrl,
-        `LONGRUN_HUB_URL=${remote.url} is not a git repository (${r.stderr.trim().slice(0, 300)}); create it ` +
-          `(git init --bare) or point LONGRUN_HUB_URL at one every host reaches`,
+        scrub(
+          `LONGRUN_HUB_URL=${remote.url} is not a git repository (${r.stderr.trim().slice(0, 300)}); create it ` +
+            `(git init --bare) or point LONGRUN_HUB_URL at one every host reaches`,
+          remote.url,
+        ),
       );
     }
-    throw new Error(`syncing the hub ${hubPath} from ${remote.url} failed (will retry): ${r.stderr.trim()}`);
+    throw new Error(
+      scrub(`syncing the hub ${hubPath} from ${remote.url} failed (will retry): ${r.stderr.trim()}`, remote.url),
+    );
   }
 }
 
@@ -203,7 +232,8 @@ export async function pushRefs(
       await syncHub(hubPath, remote);
       return false;
     }
-    throw new GitError(args, r.exitCode, r.stdout, `${r.stderr}\n${r.stdout}`);
+    const shown = args.map((arg) => scrub(arg, remote.url));
+    throw new GitError(shown, r.exitCode, r.stdout, scrub(`${r.stderr}\n${r.stdout}`, remote.url));
   }
   const lines = writes.map((w) => (w.next ? `update ${w.ref} ${w.next}\n` : `delete ${w.ref}\n`)).join('');
   await git(hubPath, ['update-ref', '-m', reason, ...(opts.reflog ? ['--create-reflog'] : []), '--stdin'], {

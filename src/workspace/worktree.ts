@@ -7,10 +7,10 @@ import { adoptLinkedWorktree } from './adopt';
 import { materializeEnvironment, SetupFailedError } from './environment';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { git, gitOut, readBranch, resolveCommit, UNTRUSTED } from './git';
-import { hubExists, readTarget, requireHub } from './hub';
+import { hubExists, hubRemote, readTarget, requireHub } from './hub';
 import { KeyedMutex } from './mutex';
 import { headRef, targetBranch, taskBranch } from './names';
-import { pushRefs, remoteOf } from './remote';
+import { pushRefs, remoteOf, shownUrl } from './remote';
 
 /**
  * Per-task workspaces. Each is its own repository (`<wt>/.git`) that borrows the hub's objects read-only through
@@ -223,7 +223,7 @@ export async function addTaskWorktree(
     const create = [{ ref: headRef(branch), next: tip, expected: null }];
     if (!(await pushRefs(hubPath, remote, create, 'longrun: open task'))) {
       resume = await readBranch(hubPath, headRef(branch));
-      if (!resume) throw new Error(`the remote hub ${remote.url} refused to create ${branch} but has none`);
+      if (!resume) throw new Error(`the remote hub ${shownUrl(remote.url)} refused to create ${branch} but has none`);
     }
   } else if (!resume) await git(hubPath, ['update-ref', '-m', 'longrun: open task', headRef(branch), tip, '']);
   await addWorktree(hubPath, wt, { commit: resume ?? tip, branch });
@@ -342,6 +342,7 @@ export async function diskUsage(dir: string): Promise<number> {
 
 export interface CloseWorkspaceInput {
   home: string;
+  hubUrl?: string;
   runId: string;
   taskId: string;
   keepBranch?: boolean;
@@ -353,6 +354,7 @@ export interface CloseWorkspaceInput {
  */
 export async function closeWorkspace({
   home,
+  hubUrl,
   runId,
   taskId,
   keepBranch,
@@ -362,6 +364,7 @@ export async function closeWorkspace({
   return taskLocks.run(wt, async () => {
     const diskBytes = await diskUsage(wt);
     const hub = await hubExists(hubPath);
+    const remote = hub ? await hubRemote(hubPath, runId, hubUrl) : null;
     if (keepBranch && hub) {
       const state = await readWorktree(hubPath, wt);
       if (state?.kind === 'task' && !state.mergeInProgress) {
@@ -369,8 +372,7 @@ export async function closeWorkspace({
       }
     }
     await removeWorktree(hubPath, wt);
-    const remote = !keepBranch && hub ? await remoteOf(hubPath) : null;
-    if (remote) {
+    if (remote && !keepBranch) {
       await pushRefs(hubPath, remote, [{ ref: headRef(taskBranch(taskId)), next: null }], 'longrun: close task');
     } else if (!keepBranch && hub) {
       await git(hubPath, ['branch', '-D', '--quiet', taskBranch(taskId)], { okCodes: [1] });

@@ -4,6 +4,7 @@ import { paths, type LongrunConfig } from '../../src/config';
 import { createWorkspaceActivities } from '../../src/activities/workspace';
 import { ArtifactStore } from '../../src/store/artifacts';
 import { readKnownRed } from '../../src/workspace/known-red';
+import { bindRemote, readBinding, shownUrl } from '../../src/workspace/remote';
 import { Integrator, type IntegratorOptions } from '../../src/workspace/integrator';
 import { startGitDaemon, type GitDaemon } from '../helpers/git-daemon';
 import { exists, firstParentLog, makeDir, makeUserRepo, userGit } from './fixtures';
@@ -243,6 +244,30 @@ describe('remote hub at a plain path', () => {
         result.targetTip,
       );
       expect(await b.acts.diffStat({ runId, from: 'refs/longrun/base' })).toContain('new.txt');
+
+      // A worker of host B given another remote is told which one its mirror follows, before any git runs.
+      const other = host(root, 'b', path.join(root, 'other.git'));
+      await expect(other.acts.targetTip({ runId })).rejects.toMatchObject({
+        type: 'InvalidHubUrl',
+        message: expect.stringContaining(`mirrors ${remote}`),
+      });
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+
+  test('a mirror records its remote without the credentials in its URL (agents can read the hub)', async () => {
+    expect(shownUrl('https://bot:s3cret@git.example.com/hub.git')).toBe('https://***@git.example.com/hub.git');
+    expect(shownUrl('ssh://git@git.example.com/hub.git')).toBe('ssh://***@git.example.com/hub.git');
+    expect(shownUrl('/srv/hub.git')).toBe('/srv/hub.git');
+    const root = await makeDir('remote-bind');
+    try {
+      const hubPath = path.join(root, 'mirror.git');
+      await userGit(root, 'init', '--quiet', '--bare', hubPath);
+      await bindRemote(hubPath, { url: 'https://bot:s3cret@git.example.com/hub.git', runId: 'r' });
+      const text = await fs.readFile(path.join(hubPath, 'longrun-remote.json'), 'utf8');
+      expect(text).not.toContain('s3cret');
+      expect(await readBinding(hubPath)).toEqual({ url: 'https://***@git.example.com/hub.git', runId: 'r' });
     } finally {
       await fs.rm(root, { recursive: true, force: true });
     }
