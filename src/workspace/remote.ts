@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { git, GitError } from './git';
-import { isLocalRepo } from './names';
+import { isLocalRepo, refComponent } from './names';
 
 /**
  * The hub as a git remote (LONGRUN_HUB_URL, docs/scaling.md#remote-hub). The run's hub directory under LONGRUN_HOME
@@ -94,7 +94,8 @@ export async function bindRemote(hubPath: string, remote: HubRemote): Promise<vo
   bindings.set(key, remote);
 }
 
-export const runNamespace = (runId: string) => `refs/longrun/runs/${runId}`;
+/** refComponent: a run id may hold '..' or end in '.lock', which git refuses in a ref name. */
+export const runNamespace = (runId: string) => `refs/longrun/runs/${refComponent(runId)}`;
 
 /** The remote's name for a ref of the mirror. */
 export function remoteRef(runId: string, ref: string): string {
