@@ -58,6 +58,7 @@ TEMPORAL_TLS_SERVER_NAME |  | worker, CLI | TLS server name override, used with 
 ## Worker process
 LONGRUN_HOME | ~/.longrun | worker, CLI | State dir: \`hubs/\` (one bare repository per run), \`worktrees/\`, \`artifacts/\` (transcripts), the dev server database.
 LONGRUN_TASK_QUEUE | longrun | worker, CLI | Shared task queue: workflows and host-independent activities. Start runs on this queue.
+LONGRUN_HUB_URL |  | worker | A git remote (path, \`file://\`, \`git://\`, ssh, https) holding every run's branches under \`refs/longrun/runs/<runId>/\`: hosts then share only Temporal and this remote, each with its own \`LONGRUN_HOME\` (see [scaling](scaling.md#remote-hub)). Unset: each run's hub is a local bare repository. The same on every worker.
 LONGRUN_HOST_ID | (hostname) | worker | Names this worker's host-affine queue \`<LONGRUN_TASK_QUEUE>@<LONGRUN_HOST_ID>\`. Keep it stable across restarts of one host.
 LONGRUN_MAX_CONCURRENT_ACTIVITIES | 200 | worker | Activity slots of each of the process's two workers (shared queue, host queue).
 LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS | 100 | worker | Workflow task slots of each of the process's two workers. With \`modelCalls: 'local'\` an agent holds its slot while its model calls run: set it ≥ the agents one host runs.

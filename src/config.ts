@@ -8,6 +8,11 @@ export interface LongrunConfig {
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
+  /**
+   * LONGRUN_HUB_URL: a git remote holding every run's refs (docs/scaling.md#remote-hub). Unset: each run's hub is
+   * the local bare repository only. Set: that repository is this host's mirror of the run's refs on the remote.
+   */
+  hubUrl?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LongrunConfig {
@@ -16,6 +21,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LongrunConfig 
     temporalAddress: env.TEMPORAL_ADDRESS || 'localhost:7233',
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: env.LONGRUN_TASK_QUEUE || 'longrun',
+    ...(env.LONGRUN_HUB_URL?.trim() ? { hubUrl: env.LONGRUN_HUB_URL.trim() } : {}),
   };
 }
 

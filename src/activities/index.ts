@@ -33,7 +33,7 @@ export function createActivities(deps: ActivityDeps) {
   return withHeartbeats({
     ...createRunActivities({ env, hostTaskQueue: deps.hostTaskQueue }),
     ...createTranscriptActivities({ store, promptsDir: deps.promptsDir }),
-    ...createWorkspaceActivities({ config, env, redact }),
+    ...createWorkspaceActivities({ config, env, redact, store }),
     ...createTidyActivities({ config, store }),
     ...createToolActivities({ config, store, env, redact }),
     async callModel(req: ModelRequest): Promise<ModelCallResult> {

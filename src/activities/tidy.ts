@@ -29,7 +29,7 @@ export function createTidyActivities(deps: { config: LongrunConfig; store: Artif
   return {
     async tidyRun(input: TidyRunInput): Promise<TidyRunResult> {
       const { runId } = input;
-      const deletedRefs = await tidyHub(deps.config.home, runId, input.mergedTaskIds);
+      const deletedRefs = await tidyHub(deps.config.home, runId, input.mergedTaskIds, deps.config.hubUrl);
       const prefix = runTranscriptPrefix(runId);
       const plan = transcriptsToTidy(await archive.list(prefix), now(), input.retentionHours);
       for (const name of plan.archive) await archive.archive(name);

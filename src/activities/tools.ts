@@ -9,8 +9,9 @@ import { executeTool, type ToolOutcome } from '../tools/run';
 import { materializeEnvironment } from '../workspace/environment';
 import { sandboxSettingsFromEnv, SandboxUnavailableError } from '../tools/sandbox';
 import { checkTarget } from '../workspace/guard';
-import { hubExists } from '../workspace/hub';
+import { hubExists, hubRemote } from '../workspace/hub';
 import { knownRedNote, readKnownRed, runsTests } from '../workspace/known-red';
+import { syncHub } from '../workspace/remote';
 import { headRef, targetBranch } from '../workspace/names';
 import { activityContext, heartbeating } from './heartbeat';
 
@@ -121,6 +122,7 @@ export function createToolActivities(deps: {
   async function guardAfterCommand(call: ToolCall, input: ToolCallInput, outcome: ToolOutcome): Promise<ToolOutcome> {
     const hubPath = paths.hub(deps.config.home, input.runId);
     if (!(await hubExists(hubPath))) return outcome; // a workspace outside a run (tests, the CLI's checks)
+    await hubRemote(hubPath, input.runId, deps.config.hubUrl); // a mirror: where a restore would push
     const args = call.arguments as { command?: unknown } | undefined;
     const incident = await checkTarget(hubPath, headRef(targetBranch(input.runId)), {
       detectedBy: 'command',
@@ -142,7 +144,11 @@ export function createToolActivities(deps: {
   async function noteKnownRed(call: ToolCall, input: ToolCallInput, outcome: ToolOutcome): Promise<ToolOutcome> {
     const command = (call.arguments as { command?: unknown } | undefined)?.command;
     if (typeof command !== 'string') return outcome;
-    const red = await readKnownRed(paths.hub(deps.config.home, input.runId));
+    const hubPath = paths.hub(deps.config.home, input.runId);
+    // A remote hub's record may have changed on another host since this host's last sync.
+    const remote = (await hubExists(hubPath)) ? await hubRemote(hubPath, input.runId, deps.config.hubUrl) : null;
+    if (remote) await syncHub(hubPath, remote);
+    const red = await readKnownRed(hubPath);
     if (!red || !runsTests(command, red.command, outcome.ok)) return outcome;
     return {
       ...outcome,

@@ -1,11 +1,13 @@
 import { paths, type LongrunConfig } from '../config';
 import type { Redact } from '../core/redact';
 import type { HubInfo, IntegrationResult, Receipt, RefIncident, WorkspaceInfo } from '../core/types';
+import { ArtifactStore } from '../store/artifacts';
 import * as environment from '../workspace/environment';
 import * as hub from '../workspace/hub';
 import { integrateTask } from '../workspace/integrate';
 import { claimKnownRed, writeKnownRed, type KnownRed } from '../workspace/known-red';
 import { Integrator } from '../workspace/integrator';
+import { restoreTranscript, saveTranscript } from '../workspace/saved-transcripts';
 import { verifyTarget } from '../workspace/verify';
 import * as worktree from '../workspace/worktree';
 
@@ -24,14 +26,19 @@ export function createWorkspaceActivities(deps: {
   env?: NodeJS.ProcessEnv;
   /** Replaces the worker's secrets in receipts and conflict excerpts (output and files of agent-written code). */
   redact?: Redact;
+  /** The worker's artifact store (transcripts saved at checkpoints are read from and restored into it). */
+  store?: ArtifactStore;
 }) {
   const home = deps.config.home;
+  // LONGRUN_HUB_URL: each run's hub is this host's mirror of the run's refs there (workspace/remote.ts).
+  const hubUrl = deps.config.hubUrl;
   const redact: Redact = deps.redact ?? ((value) => value);
   const integrator = deps.integrator ?? new Integrator();
+  const store = deps.store ?? new ArtifactStore(paths.artifacts(home), redact);
 
   return {
     async prepareHub(input: { runId: string; repo: string; base?: string }): Promise<HubInfo> {
-      return hub.prepareHub({ home, ...input });
+      return hub.prepareHub({ home, hubUrl, ...input });
     },
 
     /** The run's first phase after the hub: its dependencies for the base commit (environment.ts). */
@@ -42,7 +49,7 @@ export function createWorkspaceActivities(deps: {
       log: string | null;
       durationMs: number;
     }> {
-      const hubPath = await hub.requireHub(home, input.runId);
+      const hubPath = await hub.requireHub(home, input.runId, hubUrl);
       const config = { setup: input.setup, setupKey: input.setupKey };
       return environment.prepareEnvironment({
         home,
@@ -60,7 +67,7 @@ export function createWorkspaceActivities(deps: {
       runId: string;
       taskId: string;
     }): Promise<{ command: string | null; key: string | null; log: string | null }> {
-      const hubPath = await hub.requireHub(home, input.runId);
+      const hubPath = await hub.requireHub(home, input.runId, hubUrl);
       const checkout = paths.worktree(home, input.runId, input.taskId);
       const prepared = await environment.materializeEnvironment({
         home,
@@ -74,15 +81,35 @@ export function createWorkspaceActivities(deps: {
     },
 
     async openWorkspace(input: { runId: string; taskId: string; readOnly?: boolean }): Promise<WorkspaceInfo> {
-      return worktree.openWorkspace({ home, env: deps.env, redact, ...input });
+      return worktree.openWorkspace({ home, hubUrl, env: deps.env, redact, ...input });
     },
 
+    /**
+     * Commits and saves the task's work where every host reads it; with `transcript`, also entries [0, length) of
+     * that transcript (saved-transcripts.ts), so the agent can resume on another host (restoreTranscript).
+     */
     async checkpointWorkspace(input: {
       runId: string;
       taskId: string;
       message: string;
+      transcript?: { id: string; length: number };
     }): Promise<{ commit: string | null }> {
-      return worktree.checkpointWorkspace({ home, ...input });
+      const { transcript, ...rest } = input;
+      const result = await worktree.checkpointWorkspace({ home, hubUrl, ...rest });
+      if (transcript) await saveTranscript(hub.hubPathOf(home, input.runId), store, transcript);
+      return result;
+    },
+
+    /**
+     * The transcript as saved at its last checkpoint, written into this host's artifact store (entries it already
+     * has are left alone); null when none was saved. Runs on the host that will use the transcript.
+     */
+    async restoreTranscript(input: {
+      runId: string;
+      transcriptId: string;
+    }): Promise<{ id: string; length: number } | null> {
+      const hubPath = await hub.requireHub(home, input.runId, hubUrl);
+      return restoreTranscript(hubPath, store, input.transcriptId);
     },
 
     async integrateTask(input: {
@@ -93,7 +120,7 @@ export function createWorkspaceActivities(deps: {
       testFirst?: { command: string; timeoutMs: number };
     }): Promise<IntegrationResult> {
       const testFirst = input.testFirst && { ...input.testFirst, env: deps.env, redact };
-      return redact(await integrateTask(integrator, { home, ...input, testFirst }));
+      return redact(await integrateTask(integrator, { home, hubUrl, ...input, testFirst }));
     },
 
     async closeWorkspace(input: {
@@ -101,7 +128,7 @@ export function createWorkspaceActivities(deps: {
       taskId: string;
       keepBranch?: boolean;
     }): Promise<{ diskBytes: number }> {
-      return worktree.closeWorkspace({ home, ...input });
+      return worktree.closeWorkspace({ home, hubUrl, ...input });
     },
 
     async verifyTarget(input: {
@@ -110,7 +137,7 @@ export function createWorkspaceActivities(deps: {
       timeoutMs?: number;
       commit?: string;
     }): Promise<Receipt> {
-      return redact(await verifyTarget({ home, env: deps.env, redact, ...input }));
+      return redact(await verifyTarget({ home, hubUrl, env: deps.env, redact, ...input }));
     },
 
     async publishTarget(input: {
@@ -120,25 +147,25 @@ export function createWorkspaceActivities(deps: {
       as?: 'green' | 'tip';
       commit?: string;
     }): Promise<{ branch: string; commit: string; incidents: RefIncident[] }> {
-      return hub.publishTarget(home, input.runId, input.repo, { as: input.as, commit: input.commit });
+      return hub.publishTarget(home, input.runId, input.repo, { as: input.as, commit: input.commit, hubUrl });
     },
 
     async diffStat(input: { runId: string; from: string; to?: string }): Promise<string> {
-      return hub.diffStat(home, input.runId, input.from, input.to);
+      return hub.diffStat(home, input.runId, input.from, input.to, hubUrl);
     },
 
     /** The target's known break for agents' test runs (workspace/known-red.ts); null clears it. */
     async recordKnownRed(input: { runId: string; red: KnownRed | null }): Promise<void> {
-      await writeKnownRed(await hub.requireHub(home, input.runId), input.red);
+      await writeKnownRed(await hub.requireHub(home, input.runId, hubUrl), input.red);
     },
 
     /** The planner names the fixer of break `id` before it starts; false when that break is fixed meanwhile. */
     async claimKnownRed(input: { runId: string; id: string; fixer: NonNullable<KnownRed['fixer']> }): Promise<boolean> {
-      return claimKnownRed(await hub.requireHub(home, input.runId), input.id, input.fixer);
+      return claimKnownRed(await hub.requireHub(home, input.runId, hubUrl), input.id, input.fixer);
     },
 
     async targetTip(input: { runId: string }): Promise<string> {
-      return hub.targetTip(home, input.runId);
+      return hub.targetTip(home, input.runId, hubUrl);
     },
   };
 }

@@ -26,7 +26,21 @@ export class ArtifactStore {
   }
 
   private entry(id: string, index: number): string {
-    return path.join(this.dir(id), `${String(index).padStart(6, '0')}.json`);
+    return path.join(this.dir(id), entryName(index));
+  }
+
+  /** The file of an entry (written redacted): what a checkpoint copies to where other hosts read it. */
+  entryFile(id: string, index: number): string {
+    return this.entry(id, index);
+  }
+
+  hasEntry(id: string, index: number): boolean {
+    return fsSync.existsSync(this.entry(id, index));
+  }
+
+  /** Where the length a checkpoint saved is recorded on this host (workspace/saved-transcripts.ts). */
+  checkpointFile(id: string): string {
+    return path.join(this.dir(id), 'checkpoint.json');
   }
 
   /** Directories known to exist: a transcript's directory is made once, not before every write. */
@@ -88,6 +102,9 @@ export class ArtifactStore {
     await fs.rm(this.dir(id), { recursive: true, force: true });
   }
 }
+
+/** An entry's file name: its index, zero-padded, so names sort in order. */
+export const entryName = (index: number) => `${String(index).padStart(6, '0')}.json`;
 
 const gzip = promisify(zlib.gzip);
 const gunzip = promisify(zlib.gunzip);

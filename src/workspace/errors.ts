@@ -12,6 +12,7 @@ export const WORKSPACE_ERRORS = {
   publishRejected: 'PublishRejected', // non-retryable: the user's repo refused the branch
   sandboxUnavailable: 'SandboxUnavailable', // non-retryable: LONGRUN_SANDBOX invalid, or bubblewrap required and broken
   setupFailed: 'SetupFailed', // non-retryable: the run's setup command (given or detected) failed on the base commit
+  invalidHubUrl: 'InvalidHubUrl', // non-retryable: LONGRUN_HUB_URL is not a git repository, or not this mirror's remote
   integrationContention: 'IntegrationContention', // retryable: the target moved on every CAS attempt
 } as const;
 

@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { RefIncident } from '../core/types';
 import { git, gitOut } from './git';
+import { pushRefs, remoteOf } from './remote';
 
 /**
  * The tip guard. Agents work in their own repositories and cannot reach the hub's refs (see worktree.ts), but a
@@ -36,6 +37,11 @@ export async function readGuarded(hubPath: string, ref: string): Promise<{ tip: 
 
 /** Starts guarding a target that predates the guard (a hub made by an older longrun): its tip now is the reference. */
 export async function adoptGuard(hubPath: string, ref: string, tip: string): Promise<void> {
+  const remote = await remoteOf(hubPath);
+  if (remote) {
+    await pushRefs(hubPath, remote, [{ ref: guardRef(ref), next: tip, expected: null }], 'longrun: guard the target');
+    return;
+  }
   await git(hubPath, ['update-ref', '-m', 'longrun: guard the target', guardRef(ref), tip, ''], { okCodes: [128] });
 }
 
@@ -59,12 +65,19 @@ export async function checkTarget(hubPath: string, ref: string, by: Attribution)
     }
     if (tip === guard) return null;
     // Put back by compare-and-swap from what we saw: if it moves again meanwhile, look again.
-    const r = await git(hubPath, ['update-ref', '-m', 'longrun: restore the target', ref, guard, tip ?? ZERO], {
-      okCodes: [1, 128],
-    });
-    if (r.exitCode !== 0) {
-      if (/but expected|is at|unable to resolve|File exists|\.lock/i.test(r.stderr)) continue;
-      throw new Error(`restoring ${ref} to ${guard} in ${hubPath} failed: ${r.stderr.trim()}`);
+    const remote = await remoteOf(hubPath);
+    if (remote) {
+      // On the remote (the truth; a lost lease syncs the mirror, which also undoes a move of the mirror alone).
+      const restore = [{ ref, next: guard, expected: tip }];
+      if (!(await pushRefs(hubPath, remote, restore, 'longrun: restore the target'))) continue;
+    } else {
+      const r = await git(hubPath, ['update-ref', '-m', 'longrun: restore the target', ref, guard, tip ?? ZERO], {
+        okCodes: [1, 128],
+      });
+      if (r.exitCode !== 0) {
+        if (/but expected|is at|unable to resolve|File exists|\.lock/i.test(r.stderr)) continue;
+        throw new Error(`restoring ${ref} to ${guard} in ${hubPath} failed: ${r.stderr.trim()}`);
+      }
     }
     const incident: RefIncident = { at: Date.now(), ref: `hub ${ref}`, found: tip, restored: guard, ...by };
     await recordIncident(hubPath, incident);
@@ -73,7 +86,11 @@ export async function checkTarget(hubPath: string, ref: string, by: Attribution)
   throw new Error(`${ref} in ${hubPath} kept moving while longrun restored it (5 attempts)`);
 }
 
-/** Appends to the hub's incident log (one JSON object per line; the hub is read-only to sandboxed agents). */
+/**
+ * Appends to the hub's incident log (one JSON object per line; the hub is read-only to sandboxed agents). With a
+ * remote hub the log stays per host, in its mirror: an incident is found and repaired by the host that saw it, and
+ * the run's status shows the log of the host that answers.
+ */
 export async function recordIncident(hubPath: string, incident: RefIncident): Promise<void> {
   await fs.appendFile(path.join(hubPath, LOG), `${JSON.stringify(incident)}\n`);
 }

@@ -4,17 +4,29 @@ import { paths } from '../config';
 import type { HubInfo, RefIncident } from '../core/types';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { git, gitOut, GitError, readBranch, resolveCommit, simpleGitAt } from './git';
-import { adoptGuard, checkTarget, guardedUpdate, readIncidents, recordIncident } from './guard';
+import { adoptGuard, checkTarget, guardedUpdate, guardRef, readIncidents, recordIncident } from './guard';
 import { KeyedMutex } from './mutex';
 import { headRef, isLocalRepo, targetBranch } from './names';
+import {
+  bindRemote,
+  createMirror,
+  normalizeHubUrl,
+  pushRefs,
+  readBinding,
+  rememberRemote,
+  remoteOf,
+  shownUrl,
+  syncHub,
+  type HubRemote,
+} from './remote';
 
 /**
  * The hub: one bare repository per run under the state dir, cloned from the user's repository.
  * Worktrees, checkpoints and the target branch all live here; the user's repository only ever
  * receives `longrun/<runId>` from publishTarget.
  *
- * Multi-host: the hub path is under LONGRUN_HOME; put it on shared storage, or replace it by a git
- * server and turn the local operations into pushes (see worktree.ts and integrator.ts).
+ * Multi-host: the hub path is under LONGRUN_HOME; put it on shared storage, or set LONGRUN_HUB_URL: the hub is then
+ * this host's mirror of the run's refs on that remote, synced at each entry point and written through (remote.ts).
  */
 
 const hubLocks = new KeyedMutex();
@@ -28,9 +40,48 @@ export async function hubExists(hubPath: string): Promise<boolean> {
   }
 }
 
-/** The hub of a run, or a non-retryable error saying prepareHub has to run first. */
-export async function requireHub(home: string, runId: string): Promise<string> {
+/**
+ * The remote a run's hub mirrors: the one it was made with, else `hubUrl` (LONGRUN_HUB_URL) for a hub not made yet;
+ * null for a local hub. A mirror of another remote, or a local hub while `hubUrl` is set, is an operator's mistake.
+ */
+export async function hubRemote(hubPath: string, runId: string, hubUrl?: string): Promise<HubRemote | null> {
+  if (!hubUrl) return remoteOf(hubPath);
+  const url = normalizeHubUrl(hubUrl);
+  const bound = await readBinding(hubPath);
+  if (bound && bound.url !== shownUrl(url)) {
+    throw nonRetryable(
+      WORKSPACE_ERRORS.invalidHubUrl,
+      `LONGRUN_HUB_URL=${shownUrl(hubUrl)}, but the hub ${hubPath} mirrors ${bound.url}: give every worker the ` +
+        `same LONGRUN_HUB_URL, or move ${hubPath} away to make a new mirror`,
+    );
+  }
+  if (!bound && (await hubExists(hubPath))) {
+    throw nonRetryable(
+      WORKSPACE_ERRORS.invalidHubUrl,
+      `LONGRUN_HUB_URL is set, but run '${runId}' has a local hub at ${hubPath} (made without it): finish the run ` +
+        `with LONGRUN_HUB_URL unset, or start a new run`,
+    );
+  }
+  const remote = { url, runId };
+  if (bound) rememberRemote(hubPath, remote);
+  return remote;
+}
+
+/** Where a run's hub is on this host (a mirror when remote), without checking it exists. */
+export const hubPathOf = (home: string, runId: string) => paths.hub(home, runId);
+
+/**
+ * The hub of a run, or a non-retryable error saying prepareHub has to run first. With a remote hub, the mirror is
+ * synced first, and made on a host that has none yet (how a second host joins a run).
+ */
+export async function requireHub(home: string, runId: string, hubUrl?: string): Promise<string> {
   const hubPath = paths.hub(home, runId);
+  const remote = await hubRemote(hubPath, runId, hubUrl);
+  if (remote) {
+    if (await hubExists(hubPath)) await syncHub(hubPath, remote);
+    else await createMirror(hubPath, remote);
+    return hubPath;
+  }
   if (!(await hubExists(hubPath))) {
     throw nonRetryable(
       WORKSPACE_ERRORS.hubMissing,
@@ -91,14 +142,15 @@ async function cloneHub(repo: string, hubPath: string): Promise<void> {
 }
 
 /** The commit the run starts from, present in the hub. */
-async function resolveBase(repo: string, hubPath: string, base: string | undefined): Promise<string> {
+async function resolveBase(repo: string, hubPath: string, base: string | undefined, mirror = false): Promise<string> {
   const rev = base?.trim() || 'HEAD';
   const local = isLocalRepo(repo);
   // A local repo answers for its own refs (remote-tracking refs, HEAD~2, a detached HEAD) that a bare clone lacks.
   const where = local ? path.resolve(repo.replace(/^file:\/\//, '')) : hubPath;
   let sha = await resolveCommit(where, rev);
-  if (!sha && !local && base) {
-    await git(hubPath, ['fetch', '--quiet', 'origin', base], { okCodes: [1, 128] });
+  if (!sha && !local && (base || mirror)) {
+    // A mirror's sync prunes the branches its clone had, and a joined mirror has no `origin`: ask the repo itself.
+    await git(hubPath, ['fetch', '--quiet', mirror ? repo : 'origin', mirror ? rev : base!], { okCodes: [1, 128] });
     sha = await resolveCommit(hubPath, 'FETCH_HEAD');
   }
   if (!sha) {
@@ -125,16 +177,23 @@ export interface PrepareHubInput {
   runId: string;
   repo: string;
   base?: string;
+  /** LONGRUN_HUB_URL: the hub is a mirror of the run's refs there (remote.ts). */
+  hubUrl?: string;
 }
+
+/** Where a mirror records the run's base commit (a local hub keeps it in `git config longrun.base`). */
+export const BASE_REF = 'refs/longrun/base';
 
 /**
  * Creates the run's hub and target branch, idempotently: a second call (or a resumed run) finds
  * both and keeps the target's current tip.
  */
-export async function prepareHub({ home, runId, repo, base }: PrepareHubInput): Promise<HubInfo> {
+export async function prepareHub({ home, runId, repo, base, hubUrl }: PrepareHubInput): Promise<HubInfo> {
   const hubPath = paths.hub(home, runId);
   const branch = targetBranch(runId);
   return hubLocks.run(hubPath, async () => {
+    const remote = await hubRemote(hubPath, runId, hubUrl);
+    if (remote) return prepareMirror(hubPath, remote, repo, base);
     if (!(await hubExists(hubPath))) {
       const problems = await inspectRepo(repo);
       if (problems.length) throw nonRetryable(WORKSPACE_ERRORS.invalidRepo, problems.join('; '));
@@ -160,9 +219,48 @@ export async function prepareHub({ home, runId, repo, base }: PrepareHubInput): 
   });
 }
 
+/**
+ * prepareHub with a remote hub. The first host clones the user's repository into its mirror (its objects), then
+ * creates the target, its guard and the base record on the remote, create-only and atomically; a host that loses
+ * that race (or a retry) takes the remote's values.
+ */
+async function prepareMirror(hubPath: string, remote: HubRemote, repo: string, base?: string): Promise<HubInfo> {
+  const branch = targetBranch(remote.runId);
+  const target = headRef(branch);
+  if (!(await hubExists(hubPath))) {
+    const problems = await inspectRepo(repo);
+    if (problems.length) throw nonRetryable(WORKSPACE_ERRORS.invalidRepo, problems.join('; '));
+    await cloneHub(repo, hubPath);
+    await bindRemote(hubPath, remote);
+  }
+  await syncHub(hubPath, remote);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const tip = await resolveCommit(hubPath, target);
+    const recorded = await resolveCommit(hubPath, BASE_REF);
+    if (tip && recorded) return { hubPath, targetBranch: branch, baseCommit: recorded };
+    const baseCommit = recorded ?? (await resolveBase(repo, hubPath, base, true));
+    const writes = [
+      ...(tip ? [] : [target, guardRef(target)].map((ref) => ({ ref, next: baseCommit, expected: null }))),
+      ...(recorded ? [] : [{ ref: BASE_REF, next: baseCommit, expected: null }]),
+    ];
+    await pushRefs(hubPath, remote, writes, 'longrun: start run'); // lost: the sync brought the winner's refs
+  }
+  throw new Error(`could not create ${branch} and ${BASE_REF} on ${shownUrl(remote.url)} (3 attempts)`);
+}
+
+/** The run's base commit as the hub records it. */
+async function baseOf(hubPath: string): Promise<string> {
+  if (await remoteOf(hubPath)) return (await resolveCommit(hubPath, BASE_REF)) ?? '';
+  return gitOut(hubPath, ['config', 'longrun.base']);
+}
+
 /** The target branch's current commit. */
-export async function targetTip(home: string, runId: string): Promise<string> {
-  const hubPath = await requireHub(home, runId);
+export async function targetTip(home: string, runId: string, hubUrl?: string): Promise<string> {
+  return readTarget(await requireHub(home, runId, hubUrl), runId);
+}
+
+/** The target's commit as the hub (synced by the caller's requireHub) has it. */
+export async function readTarget(hubPath: string, runId: string): Promise<string> {
   const tip = await readBranch(hubPath, headRef(targetBranch(runId)));
   if (!tip) {
     throw nonRetryable(
@@ -186,13 +284,13 @@ export async function publishTarget(
   home: string,
   runId: string,
   repo: string,
-  opts: { as?: 'green' | 'tip'; commit?: string } = {},
+  opts: { as?: 'green' | 'tip'; commit?: string; hubUrl?: string } = {},
 ): Promise<{ branch: string; commit: string; incidents: RefIncident[] }> {
-  const hubPath = await requireHub(home, runId);
+  const hubPath = await requireHub(home, runId, opts.hubUrl);
   const target = targetBranch(runId);
   const branch = opts.as === 'tip' ? tipBranch(runId) : target;
   await checkTarget(hubPath, headRef(target), { detectedBy: 'publish' });
-  const tip = await targetTip(home, runId);
+  const tip = await readTarget(hubPath, runId);
   const commit = opts.as === 'green' && opts.commit ? await commitOfTarget(hubPath, opts.commit, tip) : tip;
   const problems = await inspectRepo(repo);
   if (problems.length) throw nonRetryable(WORKSPACE_ERRORS.invalidRepo, problems.join('; '));
@@ -219,8 +317,15 @@ export async function publishTarget(
     }
     throw err;
   }
-  // With a reflog: every commit ever published stays inspectable (`git reflog` on it in the hub).
-  await git(hubPath, ['update-ref', '--create-reflog', '-m', 'longrun: published', publishedRef(branch), commit]);
+  // With a reflog: every commit ever published stays inspectable (`git reflog` on it in the hub; a mirror's reflog
+  // holds what this host published, the remote's ref the latest).
+  const remote = await remoteOf(hubPath);
+  if (remote) {
+    const write = { ref: publishedRef(branch), next: commit };
+    await pushRefs(hubPath, remote, [write], 'longrun: published', { reflog: true });
+  } else {
+    await git(hubPath, ['update-ref', '--create-reflog', '-m', 'longrun: published', publishedRef(branch), commit]);
+  }
   return { branch, commit, incidents: await readIncidents(hubPath) };
 }
 
@@ -249,8 +354,7 @@ async function publishedThere(hubPath: string, repo: string, ref: string): Promi
 
 /** `theirs` is the last commit longrun published, or a later tip of the target up to `commit`. */
 async function wasPublished(hubPath: string, branch: string, theirs: string, commit: string): Promise<boolean> {
-  const last =
-    (await resolveCommit(hubPath, publishedRef(branch))) ?? (await gitOut(hubPath, ['config', 'longrun.base']));
+  const last = (await resolveCommit(hubPath, publishedRef(branch))) ?? (await baseOf(hubPath));
   if (theirs === last) return true;
   const ancestor = async (a: string, b: string) =>
     (await git(hubPath, ['merge-base', '--is-ancestor', a, b], { okCodes: [1, 128] })).exitCode === 0;
@@ -260,9 +364,15 @@ async function wasPublished(hubPath: string, branch: string, theirs: string, com
 const DIFFSTAT_MAX = 8_000;
 
 /** `git diff --stat from..to` (to defaults to the target tip), capped for workflow state and reports. */
-export async function diffStat(home: string, runId: string, from: string, to?: string): Promise<string> {
-  const hubPath = await requireHub(home, runId);
-  const end = to ?? (await targetTip(home, runId));
+export async function diffStat(
+  home: string,
+  runId: string,
+  from: string,
+  to?: string,
+  hubUrl?: string,
+): Promise<string> {
+  const hubPath = await requireHub(home, runId, hubUrl);
+  const end = to ?? (await readTarget(hubPath, runId));
   for (const [field, rev] of [
     ['from', from],
     ['to', end],

@@ -38,6 +38,7 @@ import {
 
 export interface IntegrateInput {
   home: string;
+  hubUrl?: string;
   runId: string;
   taskId: string;
   title: string;
@@ -51,7 +52,7 @@ const MAX_ROUNDS = 5;
 
 export async function integrateTask(integrator: Integrator, input: IntegrateInput): Promise<IntegrationResult> {
   const { home, runId, taskId, title } = input;
-  const hubPath = await requireHub(home, runId);
+  const hubPath = await requireHub(home, runId, input.hubUrl);
   const target = headRef(targetBranch(runId));
   const branch = taskBranch(taskId);
   const wt = paths.worktree(home, runId, taskId);

@@ -16,8 +16,9 @@ import { mergeMessage } from './names';
  * with an earlier task of the same batch is deferred to the next batch instead: a conflict must be
  * resolved against a commit that is really on the target, never against an unpublished one.
  *
- * Multi-host with a remote hub: the CAS becomes a non-force `git push <hub> <new>:<target>`, which
- * the server accepts only as a fast-forward from the tip we merged onto.
+ * Multi-host with a remote hub (remote.ts): the CAS is an atomic push leasing the target and its guard at the tip
+ * we merged onto; the server's ref transaction decides between hosts. A lost swap syncs the mirror before the
+ * batch re-reads the tip.
  */
 
 export interface MergeRequest {

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { KnownRed } from '../core/types';
+import { git } from './git';
+import { pushRefs, remoteOf } from './remote';
 
 export type { KnownRed };
 
@@ -9,6 +11,8 @@ export type { KnownRed };
  * clears it when a check is green; the planner that queues the break's fixer adds its name before the fixer starts.
  * Every run_command reads it (one small file), so a worker that runs the tests while the target is known red is told
  * in the tool result which failures are known and who owns them: it does not chase a break it did not cause.
+ * With a remote hub (remote.ts) the record is a ref to a blob, `refs/longrun/known-red`, so every host reads the
+ * same one; the fixer's claim is a compare-and-swap on it.
  */
 
 const FILE = 'longrun-known-red.json';
@@ -17,8 +21,22 @@ const NOTE_OUTPUT = 1_500;
 
 const file = (hubPath: string) => path.join(hubPath, FILE);
 
+export const KNOWN_RED_REF = 'refs/longrun/known-red';
+
+/** The record in a mirror, with the blob it is (for a lease); null when none. One `cat-file` process. */
+async function readRecordRef(hubPath: string): Promise<{ blob: string; text: string } | null> {
+  const r = await git(hubPath, ['cat-file', '--batch'], { input: `${KNOWN_RED_REF}\n` });
+  const header = r.stdout.slice(0, r.stdout.indexOf('\n'));
+  const [blob, type, size] = header.split(' ');
+  if (type !== 'blob') return null; // "<ref> missing"
+  const start = header.length + 1;
+  return { blob, text: Buffer.from(r.stdout.slice(start), 'utf8').subarray(0, Number(size)).toString('utf8') };
+}
+
 export async function readKnownRed(hubPath: string): Promise<KnownRed | null> {
-  const text = await fs.readFile(file(hubPath), 'utf8').catch(() => null);
+  const text = (await remoteOf(hubPath))
+    ? ((await readRecordRef(hubPath))?.text ?? null)
+    : await fs.readFile(file(hubPath), 'utf8').catch(() => null);
   if (!text) return null;
   try {
     return JSON.parse(text) as KnownRed;
@@ -28,19 +46,39 @@ export async function readKnownRed(hubPath: string): Promise<KnownRed | null> {
 }
 
 /** Writes (or, with null, clears) the record; a rename, so a reader sees the old record or the new one. */
-export async function writeKnownRed(hubPath: string, red: KnownRed | null): Promise<void> {
-  if (!red) return fs.rm(file(hubPath), { force: true });
+export async function writeKnownRed(hubPath: string, red: KnownRed | null, expected?: string | null): Promise<boolean> {
+  const remote = await remoteOf(hubPath);
+  const text = red && JSON.stringify({ ...red, outputTail: red.outputTail.slice(-NOTE_OUTPUT) });
+  if (remote) {
+    const blob = text && (await git(hubPath, ['hash-object', '-w', '--stdin'], { input: text })).stdout.trim();
+    return pushRefs(hubPath, remote, [{ ref: KNOWN_RED_REF, next: blob || null, expected }], 'longrun: known red');
+  }
+  if (!text) {
+    await fs.rm(file(hubPath), { force: true });
+    return true;
+  }
   const tmp = `${file(hubPath)}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify({ ...red, outputTail: red.outputTail.slice(-NOTE_OUTPUT) }));
+  await fs.writeFile(tmp, text);
   await fs.rename(tmp, file(hubPath));
+  return true;
 }
 
 /** Names the fixer of break `id`; false when that break is no longer the known one (fixed meanwhile). */
 export async function claimKnownRed(hubPath: string, id: string, fixer: NonNullable<KnownRed['fixer']>) {
-  const red = await readKnownRed(hubPath);
-  if (!red || red.id !== id) return false;
-  if (!red.fixer) await writeKnownRed(hubPath, { ...red, fixer });
-  return true;
+  if (!(await remoteOf(hubPath))) {
+    const red = await readKnownRed(hubPath);
+    if (!red || red.id !== id) return false;
+    if (!red.fixer) await writeKnownRed(hubPath, { ...red, fixer });
+    return true;
+  }
+  // Another host may clear or replace the record meanwhile: write only over the record we read.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const record = await readRecordRef(hubPath);
+    const red = record && (JSON.parse(record.text) as KnownRed);
+    if (!red || red.id !== id) return false;
+    if (red.fixer || (await writeKnownRed(hubPath, { ...red, fixer }, record.blob))) return true;
+  }
+  throw new Error(`the known-red record of ${hubPath} kept changing while its fixer was named (5 attempts)`);
 }
 
 /** Whether a command runs the run's tests: it names the test command (`npm test -- x` does), or fails naming tests. */

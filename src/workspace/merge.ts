@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { git, gitOut } from './git';
 import { guardedUpdate, guardRef } from './guard';
 import { hasTaskTrailer, trailerLine } from './names';
+import { pushRefs, remoteOf } from './remote';
 
 /**
  * Merge plumbing on the hub, no worktree needed: merge-tree computes the merged tree (or the
@@ -29,7 +30,9 @@ export async function commitTree(hubPath: string, tree: string, parents: string[
 
 /**
  * Moves `ref` (and its guard) from `expected` to `next` only if both still point at `expected`. Returns false
- * when another writer got there first (the ref moved, or its lock file is held right now).
+ * when another writer got there first (the ref moved, or its lock file is held right now). With a remote hub the
+ * swap is the remote's: one atomic push leasing both refs at `expected`; a lost lease syncs the mirror first, so
+ * the caller's next readTip sees the winner's tip.
  */
 export async function casRef(
   hubPath: string,
@@ -38,6 +41,11 @@ export async function casRef(
   expected: string,
   reason: string,
 ): Promise<boolean> {
+  const remote = await remoteOf(hubPath);
+  if (remote) {
+    const writes = [ref, guardRef(ref)].map((r) => ({ ref: r, next, expected }));
+    return pushRefs(hubPath, remote, writes, reason);
+  }
   for (let attempt = 0; ; attempt++) {
     const r = await git(hubPath, ['update-ref', '-m', reason, '--stdin'], {
       input: guardedUpdate(ref, next, expected),

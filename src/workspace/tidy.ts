@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { paths, safeName } from '../config';
 import { envPaths, removeEnvironments } from './environment';
 import { git, gitOut } from './git';
-import { hubExists } from './hub';
+import { hubExists, hubRemote, requireHub } from './hub';
 import { headRef, taskBranch } from './names';
+import { pushRefs } from './remote';
 import { diskUsage } from './worktree';
 
 /**
@@ -44,12 +45,27 @@ export const runTranscriptPrefix = (runId: string) => `${safeName(runId)}_c`;
  * ones past the grace). The hub turns auto-gc off (many git processes share it), so this between cycles, when no
  * agent of the run works, is its only gc. Returns the refs deleted.
  */
-export async function tidyHub(home: string, runId: string, mergedTaskIds: string[]): Promise<string[]> {
+export async function tidyHub(
+  home: string,
+  runId: string,
+  mergedTaskIds: string[],
+  hubUrl?: string,
+): Promise<string[]> {
   const hubPath = paths.hub(home, runId);
-  if (!(await hubExists(hubPath))) return [];
+  // With a remote hub the refs go there (the mirror follows); a host without a mirror makes one to see them.
+  const remote = await hubRemote(hubPath, runId, hubUrl);
+  if (remote) await requireHub(home, runId, hubUrl);
+  else if (!(await hubExists(hubPath))) return [];
   const refs = (await gitOut(hubPath, ['for-each-ref', '--format=%(refname)'])).split('\n').filter(Boolean);
   const doomed = mergedTaskRefs(refs, mergedTaskIds);
-  if (doomed.length) {
+  if (doomed.length && remote) {
+    await pushRefs(
+      hubPath,
+      remote,
+      doomed.map((ref) => ({ ref, next: null })),
+      'longrun: tidy merged tasks',
+    );
+  } else if (doomed.length) {
     await git(hubPath, ['update-ref', '--stdin'], { input: doomed.map((r) => `delete ${r}\n`).join('') });
   }
   await git(hubPath, ['gc', '--quiet', `--prune=${HUB_PRUNE_GRACE}`]);

@@ -9,7 +9,7 @@ import { sandboxSettingsFromEnv, type SandboxSettings, SandboxUnavailableError }
 import { heartbeating } from '../activities/heartbeat';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { resolveCommit } from './git';
-import { requireHub, targetTip } from './hub';
+import { readTarget, requireHub } from './hub';
 import { checkTarget } from './guard';
 import { materializeEnvironment, readCheckoutEnvironment, SetupFailedError } from './environment';
 import { headRef, tailText, targetBranch } from './names';
@@ -29,6 +29,7 @@ const KILL_GRACE_MS = 2_000;
 
 export interface VerifyInput extends RunnerOptions {
   home: string;
+  hubUrl?: string;
   runId: string;
   testCommand: string;
   timeoutMs?: number;
@@ -120,13 +121,14 @@ async function runInSandbox(
 
 export async function verifyTarget({
   home,
+  hubUrl,
   runId,
   testCommand,
   timeoutMs,
   commit,
   ...runner
 }: VerifyInput): Promise<Receipt> {
-  const hubPath = await requireHub(home, runId);
+  const hubPath = await requireHub(home, runId, hubUrl);
   if (!testCommand?.trim()) {
     throw nonRetryable(
       WORKSPACE_ERRORS.invalidTestCommand,
@@ -140,7 +142,7 @@ export async function verifyTarget({
     if (!resolved)
       throw nonRetryable(WORKSPACE_ERRORS.invalidRevision, `commit: '${commit}' names no commit in the hub ${hubPath}`);
     sha = resolved;
-  } else sha = await targetTip(home, runId);
+  } else sha = await readTarget(hubPath, runId);
 
   // One checkout per commit, named without pid or randomness: a retry after a crash (a new worker process) reuses
   // and replaces the checkout the dead attempt left behind, instead of leaking it. Same-commit runs take turns.

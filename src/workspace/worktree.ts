@@ -7,9 +7,10 @@ import { adoptLinkedWorktree } from './adopt';
 import { materializeEnvironment, SetupFailedError } from './environment';
 import { nonRetryable, WORKSPACE_ERRORS } from './errors';
 import { git, gitOut, readBranch, resolveCommit, UNTRUSTED } from './git';
-import { hubExists, requireHub, targetTip } from './hub';
+import { hubExists, hubRemote, readTarget, requireHub } from './hub';
 import { KeyedMutex } from './mutex';
 import { headRef, targetBranch, taskBranch } from './names';
+import { pushRefs, remoteOf, shownUrl } from './remote';
 
 /**
  * Per-task workspaces. Each is its own repository (`<wt>/.git`) that borrows the hub's objects read-only through
@@ -20,8 +21,9 @@ import { headRef, targetBranch, taskBranch } from './names';
  * read-only root. (A linked worktree, which this replaced, shares the hub's refs and objects.) longrun itself,
  * outside the sandbox, fetches the task's HEAD into the hub's `task/<id>` at each checkpoint and integration
  * (fetchTask); the hub's objects appear in every clone at once, so merging the target into a task needs no fetch.
- * Planner and verification checkouts are the same kind of repository, detached. Multi-host with a remote hub: the
- * alternates point at a per-host object cache, and fetchTask becomes a push to the hub.
+ * Planner and verification checkouts are the same kind of repository, detached. With a remote hub (remote.ts) the
+ * hub is this host's mirror, so the alternates point at a per-host object cache, and every write of a task branch
+ * is also pushed to the remote: a task resumed on another host starts from its last checkpoint there.
  */
 
 /** Same-task calls (an activity retried while its first attempt still runs) must not interleave. */
@@ -129,6 +131,10 @@ export async function fetchTask(hubPath: string, wt: string, branch: string): Pr
   await git(hubPath, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', wt, `+HEAD:${headRef(branch)}`]);
   const head = await resolveCommit(hubPath, headRef(branch));
   if (!head) throw new Error(`fetching the workspace at ${wt} left no ${branch} in ${hubPath}`);
+  const remote = await remoteOf(hubPath);
+  // Into the mirror first (the objects must be there to push). If the push fails, the retry's sync puts the mirror's
+  // branch back to the remote's, so the retry sees the workspace ahead and pushes again.
+  if (remote) await pushRefs(hubPath, remote, [{ ref: headRef(branch), next: head }], 'longrun: checkpoint');
   return head;
 }
 
@@ -141,6 +147,8 @@ async function infoFor(wt: string, branch: string, tip: string): Promise<Workspa
 
 export interface OpenWorkspaceInput {
   home: string;
+  /** LONGRUN_HUB_URL (remote.ts). */
+  hubUrl?: string;
   runId: string;
   taskId: string;
   readOnly?: boolean;
@@ -155,16 +163,17 @@ export interface OpenWorkspaceInput {
  */
 export async function openWorkspace({
   home,
+  hubUrl,
   runId,
   taskId,
   readOnly,
   env,
   redact,
 }: OpenWorkspaceInput): Promise<WorkspaceInfo> {
-  const hubPath = await requireHub(home, runId);
+  const hubPath = await requireHub(home, runId, hubUrl);
   const wt = paths.worktree(home, runId, taskId);
   return taskLocks.run(wt, async () => {
-    const tip = await targetTip(home, runId);
+    const tip = await readTarget(hubPath, runId);
     const branch = taskBranch(taskId);
     const state = await readWorktree(hubPath, wt);
     if (readOnly) {
@@ -206,9 +215,17 @@ export async function addTaskWorktree(
   branch: string,
   tip: string,
 ): Promise<string | null> {
-  const resume = await readBranch(hubPath, headRef(branch));
+  let resume = await readBranch(hubPath, headRef(branch));
   // The hub has the task's branch from the start, as it had with linked worktrees: checkpoints compare with it.
-  if (!resume) await git(hubPath, ['update-ref', '-m', 'longrun: open task', headRef(branch), tip, '']);
+  const remote = resume ? null : await remoteOf(hubPath);
+  if (remote) {
+    // Create-only on the remote: if another host made or checkpointed the branch meanwhile, resume from that.
+    const create = [{ ref: headRef(branch), next: tip, expected: null }];
+    if (!(await pushRefs(hubPath, remote, create, 'longrun: open task'))) {
+      resume = await readBranch(hubPath, headRef(branch));
+      if (!resume) throw new Error(`the remote hub ${shownUrl(remote.url)} refused to create ${branch} but has none`);
+    }
+  } else if (!resume) await git(hubPath, ['update-ref', '-m', 'longrun: open task', headRef(branch), tip, '']);
   await addWorktree(hubPath, wt, { commit: resume ?? tip, branch });
   return resume;
 }
@@ -275,6 +292,7 @@ export async function requireTaskWorktree(hubPath: string, wt: string, taskId: s
 
 export interface CheckpointInput {
   home: string;
+  hubUrl?: string;
   runId: string;
   taskId: string;
   message: string;
@@ -287,11 +305,12 @@ export interface CheckpointInput {
  */
 export async function checkpointWorkspace({
   home,
+  hubUrl,
   runId,
   taskId,
   message,
 }: CheckpointInput): Promise<{ commit: string | null }> {
-  const hubPath = await requireHub(home, runId);
+  const hubPath = await requireHub(home, runId, hubUrl);
   const wt = paths.worktree(home, runId, taskId);
   const branch = taskBranch(taskId);
   return taskLocks.run(wt, async () => {
@@ -323,6 +342,7 @@ export async function diskUsage(dir: string): Promise<number> {
 
 export interface CloseWorkspaceInput {
   home: string;
+  hubUrl?: string;
   runId: string;
   taskId: string;
   keepBranch?: boolean;
@@ -334,6 +354,7 @@ export interface CloseWorkspaceInput {
  */
 export async function closeWorkspace({
   home,
+  hubUrl,
   runId,
   taskId,
   keepBranch,
@@ -343,6 +364,7 @@ export async function closeWorkspace({
   return taskLocks.run(wt, async () => {
     const diskBytes = await diskUsage(wt);
     const hub = await hubExists(hubPath);
+    const remote = hub ? await hubRemote(hubPath, runId, hubUrl) : null;
     if (keepBranch && hub) {
       const state = await readWorktree(hubPath, wt);
       if (state?.kind === 'task' && !state.mergeInProgress) {
@@ -350,7 +372,9 @@ export async function closeWorkspace({
       }
     }
     await removeWorktree(hubPath, wt);
-    if (!keepBranch && hub) {
+    if (remote && !keepBranch) {
+      await pushRefs(hubPath, remote, [{ ref: headRef(taskBranch(taskId)), next: null }], 'longrun: close task');
+    } else if (!keepBranch && hub) {
       await git(hubPath, ['branch', '-D', '--quiet', taskBranch(taskId)], { okCodes: [1] });
     }
     return { diskBytes };
