@@ -1,4 +1,6 @@
-import { paths, type LongrunConfig } from '../config';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { paths, safeName, type LongrunConfig } from '../config';
 import type { Redact } from '../core/redact';
 import type { HubInfo, IntegrationResult, Receipt, RefIncident, WorkspaceInfo } from '../core/types';
 import * as environment from '../workspace/environment';
@@ -77,12 +79,36 @@ export function createWorkspaceActivities(deps: {
       return worktree.openWorkspace({ home, env: deps.env, redact, ...input });
     },
 
+    /**
+     * Commits the task's work to the hub; with `transcript`, also notes how much of that transcript the checkpoint
+     * covers (restoreTranscript). Local mode only: the artifact store is on a filesystem every host shares.
+     */
     async checkpointWorkspace(input: {
       runId: string;
       taskId: string;
       message: string;
+      transcript?: { id: string; length: number };
     }): Promise<{ commit: string | null }> {
-      return worktree.checkpointWorkspace({ home, ...input });
+      const { transcript, ...rest } = input;
+      const result = await worktree.checkpointWorkspace({ home, ...rest });
+      if (transcript) {
+        const file = savedTranscriptFile(home, transcript.id);
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        await fs.writeFile(`${file}.tmp`, JSON.stringify(transcript));
+        await fs.rename(`${file}.tmp`, file);
+      }
+      return result;
+    },
+
+    /** The transcript as of its last checkpoint, or null when no checkpoint saved it. */
+    async restoreTranscript(input: {
+      runId: string;
+      transcriptId: string;
+    }): Promise<{ id: string; length: number } | null> {
+      const text = await fs.readFile(savedTranscriptFile(home, input.transcriptId), 'utf8').catch(() => null);
+      if (!text) return null;
+      const { length } = JSON.parse(text) as { length: number };
+      return { id: input.transcriptId, length };
     },
 
     async integrateTask(input: {
@@ -144,3 +170,7 @@ export function createWorkspaceActivities(deps: {
 }
 
 export type WorkspaceActivities = ReturnType<typeof createWorkspaceActivities>;
+
+/** Where a checkpoint notes the length of a transcript it covers (beside the transcript's entries). */
+const savedTranscriptFile = (home: string, id: string) =>
+  path.join(paths.artifacts(home), 'checkpoints', `${safeName(id)}.json`);

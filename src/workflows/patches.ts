@@ -33,4 +33,9 @@ export const PATCHES = {
    * the base, owned like any other, and `longrun/<runId>` is published at the base (it existed at no commit before).
    */
   breakBeforeFirstGreen: 'break-before-first-green',
+  /**
+   * v0.2.1: a planner (and the run, for its root planner) checks the hosts of its running children; a child whose
+   * host stopped polling is terminated and restarted on another host (a worker from its last checkpoint).
+   */
+  movesOffLostHosts: 'moves-off-lost-hosts',
 } as const;
