@@ -59,6 +59,11 @@ export interface RunContext {
   nextFocus: string;
   /** Workflow id of the run, where agents report progress. */
   rootId: string;
+  /**
+   * The shared queue (the run's): where planners pick their children's hosts (`hostQueue`) and check them. Absent in
+   * runs started before v0.2.1, whose planners asked their own host queue, and so kept every agent on their host.
+   */
+  sharedQueue?: string;
 }
 
 export type RunStatus = 'running' | 'done' | 'stopped' | 'budget_exhausted' | 'failed' | 'max_cycles';

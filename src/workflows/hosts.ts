@@ -11,6 +11,8 @@ import { toMove, watchedHosts, type Moved, type Watched } from './lib/host-loss'
 export function superviseHosts(opts: {
   limits: Partial<Limits>;
   acts: Acts;
+  /** Where `lostHosts` runs (the shared queue); the parent's own queue when absent. */
+  shared?: { taskQueue: string };
   children: () => Iterable<[string, Watched]>;
   move: (key: string, w: Watched) => Promise<void>;
 }): void {
@@ -25,7 +27,7 @@ export function superviseHosts(opts: {
       const queues = hosts();
       let lost: string[];
       try {
-        lost = await opts.acts.run.lostHosts({ queues, graceMs });
+        lost = await opts.acts.run.lostHosts.executeWithOptions(opts.shared ?? {}, [{ queues, graceMs }]);
       } catch (err) {
         if (isCancellation(err)) throw err;
         log.warn('could not check the hosts of running agents', { error: String(err) });

@@ -144,6 +144,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
   const agentKey = taskIdOf(run.runId, id);
   // Children on a host that stopped polling are moved to another host (lib/host-loss.ts); not in older histories.
   const supervising = patched(PATCHES.movesOffLostHosts);
+  // Picking and checking hosts happens on the shared queue: any host may answer (runs before v0.2.1: this host).
+  const shared = { taskQueue: ctx.sharedQueue ?? hostQueue };
   if (input.moved) log.warn('planner restarted afresh: its host was lost', { from: input.moved.from, id });
   try {
     // A read-only checkout of the target tip to explore; opened again after continue-as-new (at the newer tip). Not
@@ -373,8 +375,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
     function launch(childId: string, r: Running, w: Watched, moved?: Moved): void {
       const attempt = w.attempt;
       // The host is whichever worker picks up hostQueue first: agents spread over the hosts that have capacity.
-      void acts.run
-        .hostQueue()
+      void acts.run.hostQueue
+        .executeWithOptions(shared, [])
         .then(async (q) => {
           if (st.stopRequested) return null; // a stop arrived while the host was picked: never started
           const h = await launchers.get(childId)!(q, attempt, moved);
@@ -404,8 +406,8 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       const r = st.running[childId];
       const { attempt, from } = beginMove(w);
       const reason = `longrun: its host stopped polling ${from}; restarted on another host`;
-      const abandoned = await acts.run
-        .abandonLostAgent({ workflowId: attempt, reason })
+      const abandoned = await acts.run.abandonLostAgent
+        .executeWithOptions(shared, [{ workflowId: attempt, reason }])
         .catch((err: unknown): 'failed' => {
           if (isCancellation(err)) throw err;
           log.warn('could not end an agent on a lost host; the next check tries again', {
@@ -465,7 +467,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       await condition(() => shouldWake(st, mark, env()));
     }
 
-    if (supervising) superviseHosts({ limits: run.limits, acts, children: () => watched.entries(), move });
+    if (supervising) superviseHosts({ limits: run.limits, acts, shared, children: () => watched.entries(), move });
     for (;;) {
       const step = next(st, env());
       switch (step.kind) {

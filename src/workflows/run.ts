@@ -412,6 +412,7 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
       scratchpad: carry!.scratchpad,
       nextFocus: carry!.nextFocus,
       rootId: runId,
+      sharedQueue: workflowInfo().taskQueue,
     };
     const lease = subtract(remaining(runLease, spentBefore), { ...judgeReserve, deadline: runLease.deadline });
     const guidance = [run.guidance, ...pendingGuidance].filter(Boolean);
