@@ -3,6 +3,7 @@ import type { ModelCallInput, ModelCallResult, ToolSpec } from '../core/types';
 import { ArtifactStore } from '../store/artifacts';
 import { workerRedactor } from '../tools/secrets';
 import { withHeartbeats } from './heartbeat';
+import { createHostActivities } from './hosts';
 import { createModelActivities } from './model';
 import { createRunActivities } from './run';
 import { createTidyActivities } from './tidy';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
   const model = createModelActivities({ config, store, env, redact });
   return withHeartbeats({
     ...createRunActivities({ env, hostTaskQueue: deps.hostTaskQueue }),
+    ...createHostActivities(),
     ...createTranscriptActivities({ store, promptsDir: deps.promptsDir }),
     ...createWorkspaceActivities({ config, env, redact, store }),
     ...createTidyActivities({ config, store }),

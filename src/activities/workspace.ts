@@ -171,3 +171,4 @@ export function createWorkspaceActivities(deps: {
 }
 
 export type WorkspaceActivities = ReturnType<typeof createWorkspaceActivities>;
+

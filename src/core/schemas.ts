@@ -47,7 +47,15 @@ export const DEFAULT_LIMITS = {
   verifyEveryMerges: 4,
   verifyEveryMinutes: 10,
   fixerWaitMinutes: 5,
+  hostCheckSeconds: 30,
+  hostLostAfterSeconds: 120,
 };
+
+/**
+ * The shortest hostLostAfterSeconds allowed: an idle live worker renews its polls of a queue only when its long poll
+ * ends (about a minute; up to 54 s measured on the dev server), so a shorter time could declare a live host lost.
+ */
+export const MIN_HOST_LOST_AFTER_SECONDS = 70;
 
 export const limitsSchema = z
   .object({
@@ -136,6 +144,28 @@ export const limitsSchema = z
       .describe(
         'After a red alert, how long the planner has to start the one fixer task of the break before longrun queues ' +
           'one itself.',
+      ),
+    hostCheckSeconds: z
+      .number()
+      .int()
+      .min(5, 'must be at least 5 (seconds between checks of the hosts running agents); e.g. 30')
+      .max(3600, 'must be at most 3600 (one check an hour); e.g. 30')
+      .describe(
+        'While a planner (or the run) has children running, how often it checks that their hosts still poll their ' +
+          'task queues (one check for all of them).',
+      ),
+    hostLostAfterSeconds: z
+      .number()
+      .int()
+      .min(
+        MIN_HOST_LOST_AFTER_SECONDS,
+        `must be at least ${MIN_HOST_LOST_AFTER_SECONDS}: an idle live worker renews its long polls only about once ` +
+          'a minute, so a shorter time could declare a live host lost; e.g. 120',
+      )
+      .max(7 * 24 * 3600, 'must be at most 604800 (a week); e.g. 120')
+      .describe(
+        "How long an agent's host may go without polling its task queue before the agent is restarted on another " +
+          'host: a worker from its last checkpoint (same task), a planner afresh.',
       ),
   })
   .strict()

@@ -128,8 +128,11 @@ export async function runUntilControl(
     maxSteps: number;
     shouldStop: () => boolean;
     onStep?: () => void;
-    /** Runs after each turn's tool calls (a checkpoint of the worktree, for instance). */
-    afterTurn?: () => Promise<void>;
+    /**
+     * Runs after each turn's tool calls (a checkpoint of the worktree, for instance); `control`: the turn called a
+     * control tool, not answered yet (the transcript ends with an unanswered call).
+     */
+    afterTurn?: (control: boolean) => Promise<void>;
   },
 ): Promise<LoopEnd> {
   for (;;) {
@@ -181,7 +184,7 @@ export async function runUntilControl(
     }
     s.transcript = { id: s.transcript.id, length: next };
     if (stuck?.kind === 'warn') await say(a, s, [{ role: 'user', content: stuckWarning(stuck.what) }]);
-    await opts.afterTurn?.();
+    await opts.afterTurn?.(!!control);
     if (stuck?.kind === 'stuck') return { kind: 'limit', reason: `stuck: it ${stuck.what}` };
     if (control) return { kind: 'control', call: control };
   }

@@ -8,6 +8,7 @@ import type { DiskUse } from '../core/disk';
 import type { RunEnvironment } from '../core/environment';
 import type { Limits, ModelCallMode, RunInput } from '../core/schemas';
 import type { CheckSummary, TargetHealth } from './lib/checks';
+import type { Moved } from './lib/host-loss';
 import type {
   Handoff,
   HubInfo,
@@ -58,6 +59,11 @@ export interface RunContext {
   nextFocus: string;
   /** Workflow id of the run, where agents report progress. */
   rootId: string;
+  /**
+   * The shared queue (the run's): where planners pick their children's hosts (`hostQueue`) and check them. Absent in
+   * runs started before v0.2.1, whose planners asked their own host queue, and so kept every agent on their host.
+   */
+  sharedQueue?: string;
 }
 
 export type RunStatus = 'running' | 'done' | 'stopped' | 'budget_exhausted' | 'failed' | 'max_cycles';
@@ -124,6 +130,8 @@ export interface AgentSummary {
   role: Role;
   title: string;
   startedAt: number;
+  /** Set when the agent was restarted here after its host was lost: the lost host queue and how often it moved. */
+  moved?: { from: string; count: number };
 }
 
 export interface RunStatusView {
@@ -169,6 +177,8 @@ export interface PlannerInput {
   guidance: string[];
   /** Set on continue-as-new. */
   carry?: PlannerCarry;
+  /** Set when this planner was restarted because its host was lost: it plans afresh (its state was lost). */
+  moved?: Moved;
 }
 
 /** The planner's state between steps when no child runs: what it continues as new with (see lib/planner-machine). */
@@ -209,6 +219,8 @@ export interface TaskInput {
   guidance: string[];
   /** Set on continue-as-new. */
   carry?: TaskCarry;
+  /** Set when the task was restarted because its host was lost: it resumes from its last checkpoint. */
+  moved?: Moved;
 }
 
 export interface TaskCarry {
@@ -226,7 +238,9 @@ export interface TaskCarry {
 /** Progress reported by planners to the run, so `status` sees the whole tree without querying it. */
 export type AgentEvent =
   | { kind: 'started'; id: string; role: Role; title: string; at: number; fixes?: string }
-  | { kind: 'finished'; id: string; role: Role; handoff?: Pick<Handoff, 'status' | 'commit'>; usage: UsageByRole };
+  | { kind: 'finished'; id: string; role: Role; handoff?: Pick<Handoff, 'status' | 'commit'>; usage: UsageByRole }
+  /** Agent `id` (as started) lost its host queue `from`: it was terminated and restarted as workflow `to` elsewhere. */
+  | { kind: 'moved'; id: string; to: string; role: Role; from: string; count: number; at: number };
 
 // ---------------------------------------------------------------------------
 // Signals, queries, updates

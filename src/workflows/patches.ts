@@ -38,4 +38,9 @@ export const PATCHES = {
    * before, a break that outlived its fix stayed owned by the ended fixer until the cycle's end.
    */
   breakOutlivesFix: 'break-outlives-fix',
+  /**
+   * v0.2.1: a planner (and the run, for its root planner) checks the hosts of its running children; a child whose
+   * host stopped polling is terminated and restarted on another host (a worker from its last checkpoint).
+   */
+  movesOffLostHosts: 'moves-off-lost-hosts',
 } as const;

@@ -19,6 +19,7 @@ import {
   setHandler,
   startChild,
   workflowInfo,
+  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { estimateCall } from '../core/budget';
 import { CONTROL } from '../core/control-tools';
@@ -74,8 +75,18 @@ import {
 } from './lib/planner-machine';
 import { PATCHES } from './patches';
 import { isRedAlert } from './lib/checks';
+import { beginMove, endMove, settle, type Moved, type Watched } from './lib/host-loss';
+import { movedPlannerNote, superviseHosts } from './hosts';
 
 import { task } from './task';
+
+/** Starts a child's attempt on a host queue, with its workflow id (`<child id>~m<n>` once moved). */
+type Begin = (
+  hostQueue: string,
+  workflowId: string,
+  moved?: Moved,
+) => Promise<ChildWorkflowHandle<typeof task | typeof planner>>;
+type Outcome = { out: Handoff | PlannerResult | null } | { err: unknown };
 
 /** Guidance a planner passes to its children: a red alert is for the planner that owns the break only. */
 const standing = (st: { guidance: string[] }) => st.guidance.filter((g) => !isRedAlert(g));
@@ -93,10 +104,15 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
   });
   let doing = 'planning';
 
+  // Children by id, with the workflow id of their current attempt and their host (a child moved off a lost host runs
+  // as `<id>~m<n>`, lib/host-loss.ts). Transient like `st.running`: children are drained before continue-as-new.
+  const watched = new Map<string, Watched>();
+  const launchers = new Map<string, Begin>();
   // Signals reach this planner and go on down: stop to every child, the others to sub-planners.
   const forward = (fn: (h: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>, onlyScopes = false) => {
     for (const [cid, r] of Object.entries(st.running))
-      if (!onlyScopes || r.kind === 'scope') void fn(getExternalWorkflowHandle(cid)).catch(() => undefined);
+      if (!onlyScopes || r.kind === 'scope')
+        void fn(getExternalWorkflowHandle(watched.get(cid)?.attempt ?? cid)).catch(() => undefined);
   };
   setHandler(stopSignal, () => {
     st.stopRequested = true;
@@ -126,6 +142,11 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
   const hostQueue = workflowInfo().taskQueue;
   const acts = activitiesFor(run.limits);
   const agentKey = taskIdOf(run.runId, id);
+  // Children on a host that stopped polling are moved to another host (lib/host-loss.ts); not in older histories.
+  const supervising = patched(PATCHES.movesOffLostHosts);
+  // Picking and checking hosts happens on the shared queue: any host may answer (runs before v0.2.1: this host).
+  const shared = { taskQueue: ctx.sharedQueue ?? hostQueue };
+  if (input.moved) log.warn('planner restarted afresh: its host was lost', { from: input.moved.from, id });
   try {
     // A read-only checkout of the target tip to explore; opened again after continue-as-new (at the newer tip). Not
     // cancellable: a cancel arriving meanwhile waits for it, so `finally` removes it.
@@ -281,11 +302,20 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
         const childId = workflowIds.task(id, st.nextTask++);
         const r: Running = { kind: 'task', title: work.spec.title, slots: 1, lease };
         if (work.spec.fixes) r.fixes = work.spec.fixes;
-        start(childId, r, (taskQueue) =>
+        start(childId, r, (taskQueue, workflowId, moved) =>
           startChild(task, {
-            workflowId: childId,
+            workflowId,
             taskQueue,
-            args: [{ ctx, taskId: taskIdOf(run.runId, childId), spec: work.spec, lease, guidance: standing(st) }],
+            args: [
+              {
+                ctx,
+                taskId: taskIdOf(run.runId, childId),
+                spec: work.spec,
+                lease,
+                guidance: standing(st),
+                ...(moved ? { moved } : {}),
+              },
+            ],
             staticSummary: `worker: ${work.spec.title}`.slice(0, 200),
             typedSearchAttributes: [
               { key: RUN_ID, value: run.runId },
@@ -298,11 +328,21 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       } else {
         const childId = workflowIds.subplanner(id, st.nextScope++);
         const slots = Math.max(1, Math.floor((input.slots - usedSlots(st)) / 2));
-        start(childId, { kind: 'scope', title: work.spec.scope, slots, lease }, (taskQueue) =>
+        start(childId, { kind: 'scope', title: work.spec.scope, slots, lease }, (taskQueue, workflowId, moved) =>
           startChild(planner, {
-            workflowId: childId,
+            workflowId,
             taskQueue,
-            args: [{ ctx, scope: work.spec, depth: depth + 1, slots, lease, guidance: standing(st) }],
+            args: [
+              {
+                ctx,
+                scope: work.spec,
+                depth: depth + 1,
+                slots,
+                lease,
+                guidance: moved ? [...standing(st), movedPlannerNote(moved)] : standing(st),
+                ...(moved ? { moved } : {}),
+              },
+            ],
             staticSummary: `planner: ${work.spec.scope}`.slice(0, 200),
             typedSearchAttributes: [
               { key: RUN_ID, value: run.runId },
@@ -315,11 +355,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       }
     }
 
-    function start(
-      childId: string,
-      r: Running,
-      begin: (hostQueue: string) => Promise<{ result(): Promise<unknown> }>,
-    ): void {
+    function start(childId: string, r: Running, begin: Begin): void {
       st.running[childId] = r;
       report({
         kind: 'started',
@@ -329,22 +365,71 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
         at: Date.now(),
         ...(r.fixes ? { fixes: r.fixes } : {}),
       });
+      const w: Watched = { attempt: childId };
+      watched.set(childId, w);
+      launchers.set(childId, begin);
+      launch(childId, r, w);
+    }
+
+    /** Starts the child's current attempt (its first, or a restart after its host was lost) on a host picked now. */
+    function launch(childId: string, r: Running, w: Watched, moved?: Moved): void {
+      const attempt = w.attempt;
       // The host is whichever worker picks up hostQueue first: agents spread over the hosts that have capacity.
-      void acts.run
-        .hostQueue()
+      void acts.run.hostQueue
+        .executeWithOptions(shared, [])
         .then(async (q) => {
           if (st.stopRequested) return null; // a stop arrived while the host was picked: never started
-          const h = await begin(q);
+          const h = await launchers.get(childId)!(q, attempt, moved);
+          if (w.attempt === attempt) w.host = q; // watched from now on
           return (await h.result()) as Handoff | PlannerResult;
         })
         .then(
-          (out) => (out ? finished(childId, r, out) : finished(childId, r, null, 'cancelled')),
-          (err) => {
-            if (isCancellation(err) && st.stopRequested) return finished(childId, r, null, 'cancelled');
-            log.warn('child failed', { childId, error: String(err) });
-            finished(childId, r, null, String((err as Error).cause ?? err));
-          },
+          (out) => outcome(childId, r, w, attempt, { out }),
+          (err: unknown) => outcome(childId, r, w, attempt, { err }),
         );
+    }
+
+    /** Exactly one outcome per child: its current attempt's (a terminated attempt's failure is dropped). */
+    function outcome(childId: string, r: Running, w: Watched, attempt: string, o: Outcome): void {
+      if (supervising && settle(w, attempt, o) !== 'deliver') return;
+      watched.delete(childId);
+      launchers.delete(childId);
+      if ('out' in o) return o.out ? finished(childId, r, o.out) : finished(childId, r, null, 'cancelled');
+      const err = o.err;
+      if (isCancellation(err) && st.stopRequested) return finished(childId, r, null, 'cancelled');
+      log.warn('child failed', { childId, error: String(err) });
+      finished(childId, r, null, String((err as Error).cause ?? err));
+    }
+
+    /** A child whose host is lost: terminated, then started again elsewhere (same task id, spec and lease). */
+    async function move(childId: string, w: Watched): Promise<void> {
+      const r = st.running[childId];
+      const { attempt, from } = beginMove(w);
+      const reason = `longrun: its host stopped polling ${from}; restarted on another host`;
+      const abandoned = await acts.run.abandonLostAgent
+        .executeWithOptions(shared, [{ workflowId: attempt, reason }])
+        .catch((err: unknown): 'failed' => {
+          if (isCancellation(err)) throw err;
+          log.warn('could not end an agent on a lost host; the next check tries again', {
+            attempt,
+            error: String(err),
+          });
+          return 'failed';
+        });
+      const end = endMove(childId, w, from, abandoned);
+      if (end.kind === 'deliver') return outcome(childId, r, w, w.attempt, end.outcome as Outcome);
+      if (end.kind !== 'restart') return;
+      log.warn('agent moved off a lost host', { from, lost: attempt, restarted: end.workflowId });
+      report({
+        kind: 'moved',
+        id: childId,
+        to: end.workflowId,
+        role: r.kind === 'task' ? 'worker' : 'subplanner',
+        from,
+        count: end.moved.count,
+        at: Date.now(),
+      });
+      launch(childId, r, w, end.moved);
     }
 
     function finished(childId: string, r: Running, out: Handoff | PlannerResult | null, error?: string): void {
@@ -382,6 +467,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       await condition(() => shouldWake(st, mark, env()));
     }
 
+    if (supervising) superviseHosts({ limits: run.limits, acts, shared, children: () => watched.entries(), move });
     for (;;) {
       const step = next(st, env());
       switch (step.kind) {

@@ -12,6 +12,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   ParentClosePolicy,
   patched,
   setCurrentDetails,
@@ -62,6 +63,7 @@ import {
   describeHealth,
   fallbackFixer,
   initialChecks,
+  isRedAlert,
   knownRedOf,
   onFixerEnded,
   onFixerStarted,
@@ -71,6 +73,8 @@ import {
   startCheck,
   type CheckState,
 } from './lib/checks';
+import { beginMove, endMove, settle, type Moved, type Watched } from './lib/host-loss';
+import { movedPlannerNote, superviseHosts } from './hosts';
 import { PATCHES } from './patches';
 import { planner } from './planner';
 
@@ -142,9 +146,13 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     paused = false;
     toPlanner((h) => h.signal(resumeSignal));
   });
+  // Guidance the cycle's planner got by signal: a planner restarted after its host was lost gets it in its input.
+  const plannerGuidance: string[] = [];
   const guide = (guidance: string) => {
-    if (plannerId) toPlanner((h) => h.signal(replanSignal, { guidance }));
-    else pendingGuidance.push(guidance); // applied by the next cycle's planner
+    if (plannerId) {
+      toPlanner((h) => h.signal(replanSignal, { guidance }));
+      if (!isRedAlert(guidance)) plannerGuidance.push(guidance);
+    } else pendingGuidance.push(guidance); // applied by the next cycle's planner
   };
   setHandler(replanSignal, ({ guidance }) => guide(guidance));
   setHandler(
@@ -168,6 +176,9 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     if (e.kind === 'started') {
       agents.set(e.id, { id: e.id, role: e.role, title: e.title, startedAt: e.at });
       if (e.fixes) checks = onFixerStarted(checks, e.fixes, e.title);
+    } else if (e.kind === 'moved') {
+      const a = agents.get(e.id);
+      if (a) agents.set(e.id, { ...a, id: e.to, startedAt: e.at, moved: { from: e.from, count: e.count } });
     } else {
       const started = agents.get(e.id);
       if (e.role === 'worker' && started) checks = onFixerEnded(checks, started.title);
@@ -403,14 +414,16 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
       scratchpad: carry!.scratchpad,
       nextFocus: carry!.nextFocus,
       rootId: runId,
+      sharedQueue: workflowInfo().taskQueue,
     };
     const lease = subtract(remaining(runLease, spentBefore), { ...judgeReserve, deadline: runLease.deadline });
-    try {
-      // Agents run on their host's queue (see planner.ts); the root planner's host is whoever picks this up.
-      const plannerQueue = await acts.run.hostQueue();
-      const child = await startChild(planner, {
-        workflowId: plannerId,
-        taskQueue: plannerQueue,
+    const guidance = [run.guidance, ...pendingGuidance].filter(Boolean);
+    // Agents run on their host's queue (see planner.ts); the root planner's host is whoever picks this up.
+    const startPlanner = async (workflowId: string, moved?: Moved) => {
+      const taskQueue = await acts.run.hostQueue();
+      const handle = await startChild(planner, {
+        workflowId,
+        taskQueue,
         args: [
           {
             ctx,
@@ -418,7 +431,8 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
             depth: 0,
             slots: run.limits.maxParallelAgents,
             lease,
-            guidance: [run.guidance, ...pendingGuidance].filter(Boolean),
+            guidance: moved ? [...guidance, ...plannerGuidance, movedPlannerNote(moved)] : guidance,
+            ...(moved ? { moved } : {}),
           },
         ],
         staticSummary: `planner: cycle ${cycle}`,
@@ -429,14 +443,20 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
         ],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       });
-      pendingGuidance.length = 0;
       if (stopRequested) toPlanner((h) => h.signal(stopSignal));
       if (paused) toPlanner((h) => h.signal(pauseSignal));
+      return { handle, taskQueue };
+    };
+    try {
+      const { handle: child, taskQueue: plannerQueue } = await startPlanner(plannerId);
+      pendingGuidance.length = 0;
       // The watcher's outcome is taken at once: cancelling the run rejects its timer while the planner still drains,
       // and a rejection nobody awaits yet fails the workflow task, dropping the cancel request to the planner with it.
       const watching = checking ? settled(watchTarget(() => plannerDone)) : null;
       try {
-        plan = await child.result();
+        plan = patched(PATCHES.movesOffLostHosts)
+          ? await supervised(child, plannerQueue, startPlanner)
+          : await child.result();
       } finally {
         plannerDone = true;
         plannerId = null; // a break a running check still finds goes to the next cycle's planner
@@ -450,6 +470,71 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     plannerId = null;
     agents.clear();
     return { plan, plannerError };
+  }
+
+  /**
+   * The root planner's result, restarting it on another host (afresh: its state is lost, it plans again against the
+   * target as it is) each time its host stops polling. Its children on healthy hosts are cancelled with it (parent
+   * close policy).
+   */
+  async function supervised(
+    first: { result(): Promise<PlannerResult> },
+    host: string,
+    restart: (
+      workflowId: string,
+      moved: Moved,
+    ) => Promise<{ handle: { result(): Promise<PlannerResult> }; taskQueue: string }>,
+  ): Promise<PlannerResult> {
+    const rootId = plannerId!;
+    const w: Watched = { attempt: rootId, host };
+    // What the lost planners' trees reported before they were lost: their results never come.
+    let lost = { merged: 0, failed: 0, abandoned: 0, usage: {} as UsageByRole };
+    let deliver!: (o: { out: PlannerResult } | { err: unknown }) => void;
+    const outcome = new Promise<{ out: PlannerResult } | { err: unknown }>((resolve) => (deliver = resolve));
+    const follow = (h: { result(): Promise<PlannerResult> }, attempt: string) =>
+      void h.result().then(
+        (out) => settle(w, attempt, { out }) === 'deliver' && deliver({ out }),
+        (err: unknown) => settle(w, attempt, { err }) === 'deliver' && deliver({ err }),
+      );
+    follow(first, rootId);
+    superviseHosts({
+      limits: run.limits,
+      acts,
+      children: () => [[rootId, w]],
+      move: async (_, watched) => {
+        const { attempt, from } = beginMove(watched);
+        const reason = `longrun: its host stopped polling ${from}; restarted on another host`;
+        const abandoned = await acts.run.abandonLostAgent({ workflowId: attempt, reason }).catch((err: unknown) => {
+          if (isCancellation(err)) throw err;
+          return 'failed' as const;
+        });
+        const end = endMove(rootId, watched, from, abandoned);
+        if (end.kind === 'deliver') deliver(end.outcome as { out: PlannerResult } | { err: unknown });
+        if (end.kind !== 'restart') return;
+        log.warn('root planner moved off a lost host', { from, lost: attempt, restarted: end.workflowId });
+        lost = { merged: live.merged, failed: live.failed, abandoned: live.abandoned, usage: live.usage };
+        plannerId = end.workflowId; // signals go to the new planner
+        agents.clear(); // the lost planner's agents are gone or cancelled; the new one reports its own
+        try {
+          const { handle, taskQueue } = await restart(end.workflowId, end.moved);
+          if (watched.attempt === end.workflowId) watched.host = taskQueue;
+          follow(handle, end.workflowId);
+        } catch (err) {
+          if (settle(watched, end.workflowId, { err }) === 'deliver') deliver({ err });
+        }
+      },
+    });
+    const o = await outcome;
+    delete w.host; // the cycle's planner has ended: nothing left to watch
+    if ('err' in o) throw o.err;
+    const out = o.out;
+    return {
+      ...out,
+      merged: out.merged + lost.merged,
+      failed: out.failed + lost.failed,
+      abandoned: out.abandoned + lost.abandoned,
+      usage: mergeByRole(out.usage, lost.usage),
+    };
   }
 
   /** The test command on a clean checkout of the target tip. */

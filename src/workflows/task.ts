@@ -16,7 +16,14 @@ import {
 } from '@temporalio/workflow';
 import { CONTROL } from '../core/control-tools';
 import { finishSchema, type FinishArgs } from '../core/schemas';
-import type { Handoff, HandoffStatus, IntegrationResult, RefIncident, WorkspaceRef } from '../core/types';
+import type {
+  Handoff,
+  HandoffStatus,
+  IntegrationResult,
+  RefIncident,
+  TranscriptRef,
+  WorkspaceRef,
+} from '../core/types';
 import { totalOf } from '../core/usage';
 import {
   answerControl,
@@ -30,6 +37,8 @@ import {
 } from './agent';
 import { activitiesFor, type Acts } from './activities';
 import { agentQuery, stopSignal, type TaskCarry, type TaskInput } from './definitions';
+import { movedTaskNote } from './hosts';
+import { earlierAttempts } from './lib/host-loss';
 import { PATCHES } from './patches';
 
 // A hot file (a changelog every task touches) can conflict again while the agent resolves; each round is paid from its lease.
@@ -92,11 +101,24 @@ export async function task(input: TaskInput): Promise<Handoff> {
         ).path,
       readOnly: false,
     };
+    // A task moved off a lost host goes on with the conversation saved at its last checkpoint (openWorkspace resumed
+    // the worktree from the same checkpoint), else starts a new one told what happened.
+    const moved = !input.carry && input.moved && patched(PATCHES.movesOffLostHosts) ? input.moved : null;
+    let restored: TranscriptRef | null = null;
+    for (const earlier of moved ? earlierAttempts(id) : []) {
+      restored = await acts.host.restoreTranscript.executeWithOptions({ taskQueue: hostQueue }, [
+        { runId: run.runId, transcriptId: earlier },
+      ]);
+      if (restored) break;
+    }
     if (input.carry) {
       s = restoreAgentState(input.carry);
+    } else if (restored) {
+      s = newAgentState(restored, 0);
     } else {
+      const guidance = moved ? [...input.guidance, movedTaskNote(moved, false)] : input.guidance;
       const t = await acts.host.startTranscript.executeWithOptions({ taskQueue: hostQueue }, [
-        { transcriptId: id, kind: 'worker', ctx, workspacePath: workspace.path, task: spec, guidance: input.guidance },
+        { transcriptId: id, kind: 'worker', ctx, workspacePath: workspace.path, task: spec, guidance },
       ]);
       s = newAgentState({ id: t.id, length: t.length }, t.tokens);
     }
@@ -118,12 +140,19 @@ export async function task(input: TaskInput): Promise<Handoff> {
       label: 'worker step',
       ...(spec.fixes ? { fixes: spec.fixes } : {}),
     };
+    if (moved && restored) await say(agent, s, [{ role: 'user', content: movedTaskNote(moved, true) }]);
     let lastCheckpoint = s.steps;
-    // Pushed to the hub, so a task whose host or worktree is lost resumes from here (openWorkspace finds the branch).
-    const checkpointIfDue = async () => {
+    // Where the current turn's assistant message is: a turn that called a control tool (finish) has no answer to it
+    // yet, so its checkpoint saves the conversation before that turn, which a moved task can go on from.
+    let turnAt = s.transcript.length;
+    const saved = (control: boolean): TranscriptRef =>
+      control ? { id: s.transcript.id, length: turnAt } : { ...s.transcript };
+    // Pushed to the hub, with the conversation so far, so a task whose host or worktree is lost resumes from here
+    // (openWorkspace finds the branch; restoreTranscript the conversation).
+    const checkpointIfDue = async (control: boolean) => {
       if (s.steps - lastCheckpoint < CHECKPOINT_EVERY) return;
       await acts.host.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
-        { runId: run.runId, taskId, message: `checkpoint after step ${s.steps}` },
+        { runId: run.runId, taskId, message: `checkpoint after step ${s.steps}`, transcript: saved(control) },
       ]);
       lastCheckpoint = s.steps;
     };
@@ -133,14 +162,17 @@ export async function task(input: TaskInput): Promise<Handoff> {
       const end = await runUntilControl(agent, s, {
         maxSteps: run.limits.workerMaxSteps,
         shouldStop: () => stopRequested || workflowInfo().continueAsNewSuggested,
-        onStep: () => setCurrentDetails(`**worker**: ${spec.title}\n\nstep ${s.steps} · ${s.lastTool ?? ''}`),
+        onStep: () => {
+          turnAt = s.transcript.length - 1;
+          setCurrentDetails(`**worker**: ${spec.title}\n\nstep ${s.steps} · ${s.lastTool ?? ''}`);
+        },
         // v0.1.0 checkpointed only when the loop returned: a 60-step task had none until it ended.
-        afterTurn: async () => {
+        afterTurn: async (control) => {
           if (s.steps - lastCheckpoint >= CHECKPOINT_EVERY && patched(PATCHES.checkpointWhileWorking))
-            await checkpointIfDue();
+            await checkpointIfDue(control);
         },
       });
-      await checkpointIfDue();
+      await checkpointIfDue(end.kind === 'control');
       if (end.kind === 'stopped' && !stopRequested) {
         keepWorkspace = true; // the next run of this workflow goes on in the same worktree
         const carry: TaskCarry = {
@@ -156,14 +188,14 @@ export async function task(input: TaskInput): Promise<Handoff> {
         await continueAsNew<typeof task>({ ...input, carry });
       }
       if (end.kind === 'stopped') {
-        await checkpoint(acts, run.runId, taskId, hostQueue, 'stopped by operator');
+        await checkpoint(acts, run.runId, taskId, hostQueue, 'stopped by operator', s.transcript);
         return handoff(
           'abandoned',
           'Stopped by the operator before the task was finished; work so far is checkpointed on the task branch.',
         );
       }
       if (end.kind === 'limit' || end.kind === 'budget') {
-        await checkpoint(acts, run.runId, taskId, hostQueue, `abandoned: ${end.reason}`);
+        await checkpoint(acts, run.runId, taskId, hostQueue, `abandoned: ${end.reason}`, s.transcript);
         return handoff('abandoned', `Abandoned: ${end.reason}. Work so far is checkpointed on the task branch.`);
       }
 
@@ -178,7 +210,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
       };
       if (finish.outcome === 'blocked') {
         await answerControl(agent, s, end.call, 'Handoff received (blocked).', false);
-        await checkpoint(acts, run.runId, taskId, hostQueue, 'blocked');
+        await checkpoint(acts, run.runId, taskId, hostQueue, 'blocked', s.transcript);
         return handoff('failed', finish.summary, report);
       }
 
@@ -253,8 +285,17 @@ export async function task(input: TaskInput): Promise<Handoff> {
   }
 }
 
-async function checkpoint(acts: Acts, runId: string, taskId: string, hostQueue: string, message: string) {
-  await acts.host.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [{ runId, taskId, message }]);
+async function checkpoint(
+  acts: Acts,
+  runId: string,
+  taskId: string,
+  hostQueue: string,
+  message: string,
+  transcript: TranscriptRef,
+) {
+  await acts.host.checkpointWorkspace.executeWithOptions({ taskQueue: hostQueue }, [
+    { runId, taskId, message, transcript },
+  ]);
 }
 
 function invalid(problems: string[], argumentsError: string | undefined): string {

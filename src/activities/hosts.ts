@@ -1,0 +1,62 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+
+/** temporal.api.enums.v1: TaskQueueType WORKFLOW and ACTIVITY, TaskQueueKind NORMAL (not the sticky queues). */
+const QUEUE_TYPES = [1, 2] as const;
+const NORMAL_QUEUE = 1;
+
+/**
+ * Host loss, seen from the shared queue: an agent lives on its host's queue (`longrun@<host>`), and a host that stopped
+ * polling that queue for good leaves its agents waiting forever. Its parent asks `lostHosts` and restarts them
+ * elsewhere (lib/host-loss.ts).
+ *
+ * A queue's pollers, as the server reports them, carry the time each was last seen. A live worker polls its host queue
+ * for workflow tasks and for activity tasks with long polls; idle, it renews a poll only when the last one expires: on
+ * the dev server the newest `lastAccessTime` of an idle live worker's pollers was up to 54 s old (measured over 200 s,
+ * sampled each second, for both types). A worker with every slot of one type busy does not poll for that type at all,
+ * so a queue is live while either type was polled within the grace; limits.hostLostAfterSeconds is at least 70.
+ */
+export function createHostActivities(deps: { client?: () => Client } = {}) {
+  const client = deps.client ?? (() => Context.current().client);
+  return {
+    /** Of `queues`, those no worker polled (for workflow or activity tasks) within `graceMs`. */
+    async lostHosts(input: { queues: string[]; graceMs: number }): Promise<string[]> {
+      const c = client();
+      const now = Date.now();
+      const lost: string[] = [];
+      for (const queue of input.queues) {
+        let newest = 0;
+        for (const type of QUEUE_TYPES) {
+          const res = await c.workflowService.describeTaskQueue({
+            namespace: c.options.namespace,
+            taskQueue: { name: queue, kind: NORMAL_QUEUE },
+            taskQueueType: type,
+          });
+          for (const p of res.pollers ?? []) newest = Math.max(newest, millis(p.lastAccessTime));
+        }
+        // No poller at all: the server forgot a worker gone for minutes (or none ever polled it).
+        if (now - newest > input.graceMs) lost.push(queue);
+      }
+      return lost;
+    },
+
+    /**
+     * Ends an agent whose host is lost, so its parent can restart it elsewhere. `terminated` is false when it had
+     * already closed: then its own outcome (a handoff) stands and nothing is restarted.
+     */
+    async abandonLostAgent(input: { workflowId: string; reason: string }): Promise<{ terminated: boolean }> {
+      try {
+        await client().workflow.getHandle(input.workflowId).terminate(input.reason);
+        return { terminated: true };
+      } catch (err) {
+        if ((err as Error).name === 'WorkflowNotFoundError') return { terminated: false };
+        throw err;
+      }
+    },
+  };
+}
+
+function millis(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+  if (!t) return 0;
+  return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+}
