@@ -96,20 +96,18 @@ export function createWorkspaceActivities(deps: {
     }): Promise<{ commit: string | null }> {
       const { transcript, ...rest } = input;
       const result = await worktree.checkpointWorkspace({ home, hubUrl, ...rest });
-      if (transcript) await saveTranscript(hub.hubPathOf(home, input.runId), store, transcript);
+      if (transcript) await saveTranscript(hub.hubPathOf(home, input.runId), store, input, transcript);
       return result;
     },
 
     /**
-     * The transcript as saved at its last checkpoint, written into this host's artifact store (entries it already
-     * has are left alone); null when none was saved. Runs on the host that will use the transcript.
+     * The task's transcript as saved at its last checkpoint (whatever its id: compaction renames it), written into
+     * this host's artifact store (entries it already has are left alone); null when none was saved. Runs on the host
+     * that will use the transcript.
      */
-    async restoreTranscript(input: {
-      runId: string;
-      transcriptId: string;
-    }): Promise<{ id: string; length: number } | null> {
+    async restoreTranscript(input: { runId: string; taskId: string }): Promise<{ id: string; length: number } | null> {
       const hubPath = await hub.requireHub(home, input.runId, hubUrl);
-      return restoreTranscript(hubPath, store, input.transcriptId);
+      return restoreTranscript(hubPath, store, input);
     },
 
     async integrateTask(input: {
@@ -171,4 +169,3 @@ export function createWorkspaceActivities(deps: {
 }
 
 export type WorkspaceActivities = ReturnType<typeof createWorkspaceActivities>;
-

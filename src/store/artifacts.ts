@@ -38,11 +38,6 @@ export class ArtifactStore {
     return fsSync.existsSync(this.entry(id, index));
   }
 
-  /** Where the length a checkpoint saved is recorded on this host (workspace/saved-transcripts.ts). */
-  checkpointFile(id: string): string {
-    return path.join(this.dir(id), 'checkpoint.json');
-  }
-
   /** Directories known to exist: a transcript's directory is made once, not before every write. */
   private readonly made = new Set<string>();
 

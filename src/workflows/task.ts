@@ -38,7 +38,6 @@ import {
 import { activitiesFor, type Acts } from './activities';
 import { agentQuery, stopSignal, type TaskCarry, type TaskInput } from './definitions';
 import { movedTaskNote } from './hosts';
-import { earlierAttempts } from './lib/host-loss';
 import { PATCHES } from './patches';
 
 // A hot file (a changelog every task touches) can conflict again while the agent resolves; each round is paid from its lease.
@@ -104,13 +103,9 @@ export async function task(input: TaskInput): Promise<Handoff> {
     // A task moved off a lost host goes on with the conversation saved at its last checkpoint (openWorkspace resumed
     // the worktree from the same checkpoint), else starts a new one told what happened.
     const moved = !input.carry && input.moved && patched(PATCHES.movesOffLostHosts) ? input.moved : null;
-    let restored: TranscriptRef | null = null;
-    for (const earlier of moved ? earlierAttempts(id) : []) {
-      restored = await acts.host.restoreTranscript.executeWithOptions({ taskQueue: hostQueue }, [
-        { runId: run.runId, transcriptId: earlier },
-      ]);
-      if (restored) break;
-    }
+    const restored: TranscriptRef | null = moved
+      ? await acts.host.restoreTranscript.executeWithOptions({ taskQueue: hostQueue }, [{ runId: run.runId, taskId }])
+      : null;
     if (input.carry) {
       s = restoreAgentState(input.carry);
     } else if (restored) {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { safeName } from '../config';
 import type { TranscriptRef } from '../core/types';
 import { entryName, type ArtifactStore } from '../store/artifacts';
 import { git, gitOut } from './git';
@@ -7,24 +8,35 @@ import { refComponent } from './names';
 import { pushRefs, remoteOf } from './remote';
 
 /**
- * An agent's transcript as of its last checkpoint, where any host can read it: an agent moved to another host after
- * its host is lost resumes with it (restoreTranscript). With a remote hub it is a commit on
- * `refs/longrun/transcripts/<id>` in the run's namespace, its tree the store's entry files (`000000.json`, ...)
- * and its subject the length; saving again adds only the new entries as blobs (the older ones are the same
- * objects). Without a remote, the store is on this host or on the shared filesystem already, so a small record of the
- * length beside the entries is enough. Entries are redacted when the store writes them, and are copied as written.
+ * A task's transcript as of its last checkpoint, where any host can read it: a task moved to another host after its
+ * host is lost resumes with it (restoreTranscript). Saved per task, not per transcript: a compaction gives the
+ * conversation a new transcript id (`<agent>#<n>`), and the moved task must find the one its last checkpoint covered.
+ * With a remote hub it is a commit on `refs/longrun/transcripts/<task>` in the run's namespace, its tree the store's
+ * entry files (`000000.json`, ...) and its subject the length and the transcript's id; saving again adds only the new
+ * entries as blobs (the older ones are the same objects). Without a remote, the store is on this host or on the shared
+ * filesystem already, so a small record of the id and length is enough. Entries are redacted when the store writes
+ * them, and are copied as written.
  */
 
-export const transcriptRef = (id: string) => `refs/longrun/transcripts/${refComponent(id)}`;
+export interface TaskKey {
+  runId: string;
+  taskId: string;
+}
 
-const LENGTH = /^length (\d+)$/;
+export const transcriptRef = (taskId: string) => `refs/longrun/transcripts/${refComponent(taskId)}`;
 
-/** The saved commit's tree and length, or null. One `for-each-ref` process. */
-async function savedCommit(hubPath: string, id: string): Promise<{ tree: string; length: number } | null> {
-  const out = await gitOut(hubPath, ['for-each-ref', '--format=%(tree) %(subject)', transcriptRef(id)]);
+/** Local mode: where a task's last saved transcript is recorded (the store is shared or on this host). */
+const recordFile = (store: ArtifactStore, key: TaskKey) =>
+  path.join(store.root, 'checkpoints', safeName(key.runId), `${safeName(key.taskId)}.json`);
+
+const SUBJECT = /^length (\d+) of (\S+)$/;
+
+/** The saved commit's tree, length and transcript id, or null. One `for-each-ref` process. */
+async function savedCommit(hubPath: string, taskId: string): Promise<(TranscriptRef & { tree: string }) | null> {
+  const out = await gitOut(hubPath, ['for-each-ref', '--format=%(tree) %(subject)', transcriptRef(taskId)]);
   const space = out.indexOf(' ');
-  const length = LENGTH.exec(out.slice(space + 1))?.[1];
-  return space > 0 && length !== undefined ? { tree: out.slice(0, space), length: Number(length) } : null;
+  const m = SUBJECT.exec(out.slice(space + 1));
+  return space > 0 && m ? { tree: out.slice(0, space), length: Number(m[1]), id: m[2] } : null;
 }
 
 /** `name -> blob` of a saved tree. */
@@ -38,21 +50,28 @@ async function treeEntries(hubPath: string, tree: string): Promise<Map<string, s
   return entries;
 }
 
-/** Saves entries [0, ref.length) of a transcript of `store` where every host of the run can read them. */
-export async function saveTranscript(hubPath: string, store: ArtifactStore, ref: TranscriptRef): Promise<void> {
+/** Saves entries [0, ref.length) of the task's transcript `ref` of `store` where every host of the run can read them. */
+export async function saveTranscript(
+  hubPath: string,
+  store: ArtifactStore,
+  key: TaskKey,
+  ref: TranscriptRef,
+): Promise<void> {
   const remote = await remoteOf(hubPath);
   if (!remote) {
-    const file = store.checkpointFile(ref.id);
+    const file = recordFile(store, key);
     await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(`${file}.tmp`, JSON.stringify({ id: ref.id, length: ref.length }));
-    await fs.rename(`${file}.tmp`, file);
+    await fs.writeFile(`${file}.${process.pid}.tmp`, JSON.stringify({ id: ref.id, length: ref.length }));
+    await fs.rename(`${file}.${process.pid}.tmp`, file);
     return;
   }
-  const saved = await savedCommit(hubPath, ref.id);
-  if (saved?.length === ref.length) return;
-  // Entries below the saved length are final (the workflow moved past them); a shorter transcript is saved anew.
-  const kept = saved && saved.length < ref.length ? await treeEntries(hubPath, saved.tree) : new Map<string, string>();
-  const from = saved && saved.length < ref.length ? saved.length : 0;
+  const saved = await savedCommit(hubPath, key.taskId);
+  if (saved?.id === ref.id && saved.length === ref.length) return;
+  // Entries below the saved length are final (the workflow moved past them); a shorter transcript, or another one
+  // (compacted since), is saved anew.
+  const grows = saved?.id === ref.id && saved.length < ref.length;
+  const kept = grows ? await treeEntries(hubPath, saved.tree) : new Map<string, string>();
+  const from = grows ? saved.length : 0;
   const files: string[] = [];
   for (let i = from; i < ref.length; i++) {
     if (!store.hasEntry(ref.id, i)) {
@@ -69,27 +88,28 @@ export async function saveTranscript(hubPath: string, store: ArtifactStore, ref:
   blobs.forEach((blob, i) => listing.push(`100644 blob ${blob}\t${entryName(from + i)}`));
   const tree = await gitOut(hubPath, ['mktree'], { input: listing.length ? `${listing.join('\n')}\n` : '' });
   // No parent: only the latest save matters, and its entries' blobs are shared with the earlier ones.
-  const commit = await gitOut(hubPath, ['commit-tree', tree, '-m', `length ${ref.length}`, '-m', ref.id]);
-  await pushRefs(hubPath, remote, [{ ref: transcriptRef(ref.id), next: commit }], 'longrun: save transcript');
+  const commit = await gitOut(hubPath, ['commit-tree', tree, '-m', `length ${ref.length} of ${ref.id}`]);
+  await pushRefs(hubPath, remote, [{ ref: transcriptRef(key.taskId), next: commit }], 'longrun: save transcript');
 }
 
 /**
- * The transcript as saved at its last checkpoint, written into `store` (entries it already has are left alone), or
- * null when none was saved. The caller syncs the mirror first (requireHub).
+ * The task's transcript as saved at its last checkpoint, written into `store` (entries it already has are left
+ * alone), or null when none was saved. The caller syncs the mirror first (requireHub).
  */
 export async function restoreTranscript(
   hubPath: string,
   store: ArtifactStore,
-  id: string,
+  key: TaskKey,
 ): Promise<TranscriptRef | null> {
   if (!(await remoteOf(hubPath))) {
-    const text = await fs.readFile(store.checkpointFile(id), 'utf8').catch(() => null);
+    const text = await fs.readFile(recordFile(store, key), 'utf8').catch(() => null);
     if (!text) return null;
-    const { length } = JSON.parse(text) as TranscriptRef;
+    const { id, length } = JSON.parse(text) as TranscriptRef;
     return { id, length };
   }
-  const saved = await savedCommit(hubPath, id);
+  const saved = await savedCommit(hubPath, key.taskId);
   if (!saved) return null;
+  const { id } = saved;
   const entries = await treeEntries(hubPath, saved.tree);
   const wanted: Array<{ index: number; blob: string }> = [];
   for (let i = 0; i < saved.length; i++) {

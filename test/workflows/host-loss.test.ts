@@ -1,6 +1,5 @@
 import {
   beginMove,
-  earlierAttempts,
   endMove,
   movedId,
   settle,
@@ -16,13 +15,6 @@ describe('ids of moved agents', () => {
     expect(movedId(T1, 1)).toBe(`${T1}~m1`);
     expect(movedId(`${T1}~m1`, 2)).toBe(`${T1}~m2`);
     expect(movedId('run/c1/planner~m1/s2', 1)).toBe('run/c1/planner~m1/s2~m1');
-  });
-
-  it('name the earlier attempts, newest first (where a moved task looks for its conversation)', () => {
-    expect(earlierAttempts(T1)).toEqual([]);
-    expect(earlierAttempts(`${T1}~m1`)).toEqual([T1]);
-    expect(earlierAttempts(`${T1}~m3`)).toEqual([`${T1}~m2`, `${T1}~m1`, T1]);
-    expect(earlierAttempts('run/c1/planner~m1/t4')).toEqual([]);
   });
 });
 

@@ -208,10 +208,10 @@ describe('remote hub over git://', () => {
     await a.store.writeEntry(transcriptId, 5, { role: 'user', content: 'past the length: not saved' });
     await a.acts.checkpointWorkspace({ runId, taskId, message: 'c2', transcript: { id: transcriptId, length: 5 } });
 
-    expect(await b.acts.restoreTranscript({ runId, transcriptId: 'nobody' })).toBeNull();
+    expect(await b.acts.restoreTranscript({ runId, taskId: 'nobody' })).toBeNull();
     // B already has entry 0 (say, from an earlier restore): it is left alone.
     await b.store.writeEntry(transcriptId, 0, entries[0]);
-    const restored = await b.acts.restoreTranscript({ runId, transcriptId });
+    const restored = await b.acts.restoreTranscript({ runId, taskId });
     expect(restored).toEqual({ id: transcriptId, length: 5 });
     expect(await b.store.read(restored!)).toEqual(entries);
     expect(b.store.hasEntry(transcriptId, 5)).toBe(false);
@@ -220,6 +220,13 @@ describe('remote hub over git://', () => {
         await fs.readFile(a.store.entryFile(transcriptId, i), 'utf8'),
       );
     }
+
+    // Compacted since: the conversation has a new transcript id, and the task's next checkpoint saves that one.
+    const compacted = `${transcriptId}#1`;
+    await a.store.append(compacted, 0, [entries[0], { role: 'user', content: 'summary of steps 1-4' }]);
+    await a.acts.checkpointWorkspace({ runId, taskId, message: 'c3', transcript: { id: compacted, length: 2 } });
+    expect(await b.acts.restoreTranscript({ runId, taskId })).toEqual({ id: compacted, length: 2 });
+    expect((await b.store.read({ id: compacted, length: 2 }))[1].content).toBe('summary of steps 1-4');
   });
 });
 

@@ -35,15 +35,6 @@ export function movedId(childId: string, count: number): string {
   return `${childId.replace(MOVED, '')}~m${count}`;
 }
 
-/** The attempts before this one, newest first: `…/t1~m2` was preceded by `…/t1~m1` and `…/t1`. */
-export function earlierAttempts(workflowId: string): string[] {
-  const m = MOVED.exec(workflowId);
-  if (!m) return [];
-  const base = workflowId.slice(0, m.index);
-  const n = Number(m[1]);
-  return Array.from({ length: n }, (_, i) => (n - 1 - i === 0 ? base : `${base}~m${n - 1 - i}`));
-}
-
 /** The distinct host queues of the children running there (not those being moved): one check covers them all. */
 export function watchedHosts(children: Iterable<Watched>): string[] {
   const hosts = new Set<string>();
