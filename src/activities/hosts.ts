@@ -18,7 +18,7 @@ const NORMAL_QUEUE = 1;
  */
 export function createHostActivities(deps: { client?: () => Client } = {}) {
   const client = deps.client ?? (() => Context.current().client);
-  return {
+  const activities = {
     /** Of `queues`, those no worker polled (for workflow or activity tasks) within `graceMs`. */
     async lostHosts(input: { queues: string[]; graceMs: number }): Promise<string[]> {
       const c = client();
@@ -53,7 +53,22 @@ export function createHostActivities(deps: { client?: () => Client } = {}) {
         throw err;
       }
     },
+
+    /**
+     * Watches `queues` from the worker, every `checkMs`, and returns as soon as one is lost (with the lost ones), or
+     * [] after `maxMs`: a parent's workflow sees one activity per watch instead of a timer and an activity per check,
+     * so its history does not grow while every host is well. Heartbeats (withHeartbeats) and ends when cancelled.
+     */
+    async watchHosts(input: { queues: string[]; graceMs: number; checkMs: number; maxMs: number }): Promise<string[]> {
+      const until = Date.now() + input.maxMs;
+      for (;;) {
+        const lost = await activities.lostHosts(input);
+        if (lost.length || Date.now() + input.checkMs > until) return lost;
+        await Context.current().sleep(input.checkMs); // rejects when the parent cancels the watch
+      }
+    },
   };
+  return activities;
 }
 
 function millis(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {

@@ -30,6 +30,9 @@ const modelRetry: RetryPolicy = {
   ],
 };
 
+/** The longest a host watch runs before it returns (and the parent starts the next): a few events per half hour. */
+export const WATCH_MAX_MS = 30 * 60_000;
+
 export function activitiesFor(limits: { heartbeatTimeoutSeconds?: number }) {
   // Histories from before the limit existed carry no value: they keep replaying with the default.
   const heartbeatTimeout = (limits.heartbeatTimeoutSeconds ?? DEFAULT_LIMITS.heartbeatTimeoutSeconds) * 1000;
@@ -97,6 +100,16 @@ export function activitiesFor(limits: { heartbeatTimeoutSeconds?: number }) {
       startToCloseTimeout: '10 minutes',
       heartbeatTimeout,
       retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+    }),
+
+    /**
+     * A parent's watch over its children's hosts (hosts.ts): one long activity that returns when a host is lost, or
+     * after at most WATCH_MAX_MS; retried without end while the worker that ran it is gone (it heartbeats).
+     */
+    watch: proxyActivities<Activities>({
+      startToCloseTimeout: WATCH_MAX_MS + 5 * 60_000,
+      heartbeatTimeout,
+      retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute' },
     }),
 
     /** The test command: as long as the user's suite takes; retried only for infrastructure faults. */

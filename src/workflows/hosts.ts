@@ -1,17 +1,19 @@
 /**
- * Watching the hosts of running children (workflow side of lib/host-loss.ts): while a parent has children running,
- * every `limits.hostCheckSeconds` one `lostHosts` call covers all their host queues, and each child on a host that did
- * not poll for `limits.hostLostAfterSeconds` is moved. With no child running there is no timer and no activity.
+ * Watching the hosts of running children (workflow side of lib/host-loss.ts): while a parent has children running, one
+ * `watchHosts` activity on the shared queue checks all their host queues every `limits.hostCheckSeconds` and returns
+ * only when one did not poll for `limits.hostLostAfterSeconds` (or after WATCH_MAX_MS); each child there is moved.
+ * The parent's history gets a few events per watch, not per check: a week-long cycle does not fill it. A watch is
+ * started again when a child runs on a host it does not cover, and cancelled when no child runs.
  */
-import { condition, isCancellation, log } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, log, sleep } from '@temporalio/workflow';
 import { DEFAULT_LIMITS, type Limits } from '../core/schemas';
-import type { Acts } from './activities';
+import { WATCH_MAX_MS, type Acts } from './activities';
 import { toMove, watchedHosts, type Moved, type Watched } from './lib/host-loss';
 
 export function superviseHosts(opts: {
   limits: Partial<Limits>;
   acts: Acts;
-  /** Where `lostHosts` runs (the shared queue); the parent's own queue when absent. */
+  /** Where the watch runs (the shared queue); the parent's own queue when absent. */
   shared?: { taskQueue: string };
   children: () => Iterable<[string, Watched]>;
   move: (key: string, w: Watched) => Promise<void>;
@@ -22,21 +24,38 @@ export function superviseHosts(opts: {
   const loop = async () => {
     for (;;) {
       await condition(() => hosts().length > 0);
-      // Woken early when the last watched child ends: its timer is cancelled, and none starts until another runs.
-      if (await condition(() => hosts().length === 0, checkMs)) continue;
       const queues = hosts();
-      let lost: string[];
-      try {
-        lost = await opts.acts.run.lostHosts.executeWithOptions(opts.shared ?? {}, [{ queues, graceMs }]);
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        log.warn('could not check the hosts of running agents', { error: String(err) });
+      // The watch no longer fits: no child runs, or one runs on a host it does not cover.
+      const stale = () => hosts().length === 0 || hosts().some((q) => !queues.includes(q));
+      let outcome: { lost: string[] } | { err: unknown } | undefined;
+      const scope = new CancellationScope();
+      void scope
+        .run(() =>
+          opts.acts.watch.watchHosts.executeWithOptions(
+            { ...(opts.shared ?? {}), summary: `watch ${queues.length} host(s)` },
+            [{ queues, graceMs, checkMs, maxMs: WATCH_MAX_MS }],
+          ),
+        )
+        .then(
+          (lost) => (outcome = { lost }),
+          (err: unknown) => (outcome = { err }),
+        );
+      await condition(() => outcome !== undefined || stale());
+      if (!outcome) {
+        scope.cancel();
+        await condition(() => outcome !== undefined);
         continue;
       }
-      for (const [key, w] of toMove(opts.children(), lost)) void opts.move(key, w).catch(ignoreCancellation);
+      if ('err' in outcome) {
+        if (isCancellation(outcome.err) && CancellationScope.current().consideredCancelled) return;
+        log.warn('could not watch the hosts of running agents', { error: String(outcome.err) });
+        await sleep(checkMs);
+        continue;
+      }
+      for (const [key, w] of toMove(opts.children(), outcome.lost)) void opts.move(key, w).catch(ignoreCancellation);
     }
   };
-  // Cancelling the parent rejects the pending timer or activity: the parent's own code handles the cancellation.
+  // Cancelling the parent cancels the watch: the parent's own code handles the cancellation.
   void loop().catch(ignoreCancellation);
 }
 
