@@ -157,10 +157,15 @@ function subPlanner(req: SimRequest): SimResponse {
     return tools(call('submit_plan', { rationale: 'Geometry is complete.', tasks: [], subplanners: [], done: true }));
   }
   if (req.turn === 0) return tools(call('search', { pattern: 'exports', path: 'lib' }));
+  // What the search found is already there (a sub-planner restarted after its host was lost): plan only the rest.
+  const found = [...req.messages].reverse().find((m) => m.role === 'tool')?.text ?? '';
+  const missing = GEOMETRY_TASKS.filter(
+    (t) => !Object.keys(t.files).some((f) => f.startsWith('lib/') && found.includes(f)),
+  );
   return tools(
     call('submit_plan', {
-      rationale: 'One task per helper.',
-      tasks: GEOMETRY_TASKS.map(taskSpec),
+      rationale: missing.length ? 'One task per helper.' : 'Geometry is complete.',
+      tasks: missing.map(taskSpec),
       subplanners: [],
       done: true,
     }),
