@@ -1,7 +1,7 @@
 /**
  * Summarises the fault suite's measured figures as a Markdown table.
  *
- *   LONGRUN_FAULTS_REPORT=/tmp/faults.jsonl npm run test:faults     # the long version; or npx jest test/faults
+ *   LONGRUN_FAULTS_REPORT=/tmp/faults.jsonl npm run test:faults     # the long version; or npm run test:slow
  *   npx ts-node --transpile-only scripts/faults-summary.ts /tmp/faults.jsonl
  *
  * Each test appends one JSON line per measured run (test/faults/helpers/runs.ts `report`).

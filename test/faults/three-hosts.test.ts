@@ -28,7 +28,7 @@ import { WorkerProcess, workerEnv } from './helpers/worker-process';
  * Issue #16: three hosts that share nothing but Temporal and a git remote. Each is a real `longrun worker` process
  * with its own LONGRUN_HOME and LONGRUN_HOST_ID; the hub is a bare repository served by `git daemon` on 127.0.0.1
  * (LONGRUN_HUB_URL). Once the run is under way, the host running the most workers (and no planner: a lost planner
- * starts afresh, which test/run/host-loss.test.ts covers) is killed with SIGKILL and never started again. Its agents
+ * starts afresh; test/workflows/host-loss.test.ts covers that bookkeeping) is killed with SIGKILL and never started again. Its agents
  * must be restarted on the other two from their last checkpoint, and the run must end as an uninterrupted run of the
  * same scenario does: done, the same tree, each task merged once, one handoff per task.
  */
@@ -119,7 +119,7 @@ describe('three hosts sharing only Temporal and a git remote, one lost for good'
 
   /**
    * The host with the most running workers, of those that do not run the root planner (a lost root planner starts
-   * its cycle's planning afresh: test/run/host-loss.test.ts and the unit tests cover it), with those workers' ids;
+   * its cycle's planning afresh: test/workflows/host-loss.test.ts covers it), with those workers' ids;
    * null while no such host runs a worker. A sub-planner there is restarted and plans what is not on the target yet.
    */
   async function hostToKill(): Promise<{ host: string; tasks: string[] } | null> {

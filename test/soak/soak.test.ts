@@ -27,7 +27,7 @@ import { checkoutPrevious, type ReleaseCheckout } from '../upgrade/helpers/relea
  * number, never to a clock. The figures (RSS and LONGRUN_HOME size per cycle, most events of any run, kills) go to
  * stdout and to LONGRUN_FAULTS_REPORT; docs/BENCHMARKS.md quotes them.
  *
- * `npm run soak` (LONGRUN_SOAK=full): 50 cycles x 40 tasks (LONGRUN_SOAK_CYCLES overrides). The default suite runs the
+ * `npm run soak` (LONGRUN_SOAK=full): 50 cycles x 40 tasks (LONGRUN_SOAK_CYCLES overrides). `npm run test:slow` runs the
  * short variant: 2 cycles x 6 tasks, one kill and one server restart, no upgrade (test/upgrade covers it).
  */
 const FULL = process.env.LONGRUN_SOAK === 'full';
