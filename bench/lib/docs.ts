@@ -305,6 +305,69 @@ const RENDER: Record<string, (r: Json) => string> = {
       ...(r.notes?.length ? ['', ...r.notes.map((n: string) => `- ${n}`)] : []),
     ].join('\n');
   },
+  'remote-hub'(r) {
+    const f = r.figures;
+    const ops: Array<[string, string]> = [
+      ['open', '`openWorkspace` (new task)'],
+      ['checkpoint', '`checkpointWorkspace` (one file, 20-entry transcript)'],
+      ['integrate', '`integrateTask` (merge onto the target)'],
+      ['close', '`closeWorkspace`'],
+    ];
+    const ms = (m: Json, op: string) => (m?.ms?.[op] ? `${m.ms[op].p50} / ${m.ms[op].p90}` : undefined);
+    const git = (m: Json, op: string) => {
+      const g = m?.git?.[op];
+      if (!g) return undefined;
+      const net = ['fetch', 'push'].map((c) => `${g.byCommand[c] ?? 0} ${c}`).join(', ');
+      return `${g.perOperation} (${net})`;
+    };
+    const extra = (op: string) => {
+      const [l, x] = [f.local?.ms?.[op]?.p50, f.remote?.ms?.[op]?.p50];
+      return typeof l === 'number' && typeof x === 'number' ? `+${Math.round((x - l) * 10) / 10}` : undefined;
+    };
+    const h = f.twoHosts ?? {};
+    return [
+      `Parameters: ${r.parameters.repoFiles}-file repository, ${r.parameters.tasksSequential} tasks one at a time on ` +
+        `each hub; remote: ${r.parameters.remote}.`,
+      '',
+      table(
+        [
+          'Operation',
+          'Local p50 / p90 (ms)',
+          'Remote p50 / p90 (ms)',
+          'Remote − local, p50 (ms)',
+          'git commands, local',
+          'git commands, remote',
+        ],
+        ops.map(([op, label]) => [
+          label,
+          ms(f.local, op),
+          ms(f.remote, op),
+          extra(op),
+          git(f.local, op),
+          git(f.remote, op),
+        ]),
+      ),
+      '',
+      `Two hosts (two \`LONGRUN_HOME\`s, one remote), ${h.tasksPerHost} integrations each, all at once:`,
+      '',
+      table(
+        ['Merges', 'Wall (ms)', 'Merges/s', 'Latency p50 / p90 (ms)', 'CAS retries (per merge)', 'Lost'],
+        [
+          [
+            Object.entries(h.statuses ?? {})
+              .map(([k, v]) => `${v} ${k}`)
+              .join(', '),
+            h.elapsedMs,
+            `**${h.mergesPerSecond}**`,
+            h.latencyMs ? `${h.latencyMs.p50} / ${h.latencyMs.p90}` : undefined,
+            `${h.casRetries} (${h.casRetriesPerMerge})`,
+            h.lost,
+          ],
+        ],
+      ),
+      ...(r.notes?.length ? ['', ...r.notes.map((n: string) => `- ${n}`)] : []),
+    ].join('\n');
+  },
   'model-overhead'(r) {
     const rows: Json[] = r.results ?? [];
     const p = (x: Json | undefined) => (x ? `${x.p50Ms} / ${x.p99Ms}` : undefined);
