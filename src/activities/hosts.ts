@@ -42,16 +42,38 @@ export function createHostActivities(deps: { client?: () => Client } = {}) {
 
     /**
      * Ends an agent whose host is lost, so its parent can restart it elsewhere. `terminated` is false when it had
-     * already closed: then its own outcome (a handoff) stands and nothing is restarted.
+     * already closed: then its own outcome (a handoff) stands and nothing is restarted. With `queue` (the lost host's),
+     * its descendants still running there are ended too: the cancel request its end sends them would wait on the
+     * dead host for ever (those on live hosts take it and stop by themselves).
      */
-    async abandonLostAgent(input: { workflowId: string; reason: string }): Promise<{ terminated: boolean }> {
+    async abandonLostAgent(input: {
+      workflowId: string;
+      reason: string;
+      queue?: string;
+    }): Promise<{ terminated: boolean; descendants?: number }> {
+      const c = client();
+      let terminated = true;
       try {
-        await client().workflow.getHandle(input.workflowId).terminate(input.reason);
-        return { terminated: true };
+        await c.workflow.getHandle(input.workflowId).terminate(input.reason);
       } catch (err) {
-        if ((err as Error).name === 'WorkflowNotFoundError') return { terminated: false };
-        throw err;
+        if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+        terminated = false;
       }
+      if (!input.queue) return { terminated };
+      let descendants = 0;
+      const query =
+        `WorkflowId STARTS_WITH "${input.workflowId}/" AND TaskQueue = "${input.queue}" ` +
+        `AND ExecutionStatus = "Running"`;
+      for await (const wf of c.workflow.list({ query })) {
+        await c.workflow
+          .getHandle(wf.workflowId, wf.runId)
+          .terminate(`${input.reason} (its parent ${input.workflowId} was on the same host)`)
+          .then(() => descendants++)
+          .catch((err: Error) => {
+            if (err.name !== 'WorkflowNotFoundError') throw err;
+          });
+      }
+      return { terminated, descendants };
     },
 
     /**

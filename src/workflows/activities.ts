@@ -9,7 +9,12 @@
  * Every activity heartbeats (src/activities/heartbeat.ts), so a worker that dies is noticed after
  * `limits.heartbeatTimeoutSeconds` and its calls are retried elsewhere, instead of after their start-to-close timeout.
  */
-import { proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  proxyActivities,
+  proxyLocalActivities,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { DEFAULT_LIMITS } from '../core/schemas';
 import { MODEL_ERRORS } from '../core/types';
@@ -108,7 +113,9 @@ export function activitiesFor(limits: { heartbeatTimeoutSeconds?: number }) {
      */
     watch: proxyActivities<Activities>({
       startToCloseTimeout: WATCH_MAX_MS + 5 * 60_000,
-      heartbeatTimeout,
+      // Short: the SDK delivers a cancellation at a heartbeat (at most every 0.8 x this), and the parent waits for it.
+      heartbeatTimeout: '5 seconds',
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute' },
     }),
 

@@ -407,7 +407,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       const { attempt, from } = beginMove(w);
       const reason = `longrun: its host stopped polling ${from}; restarted on another host`;
       const abandoned = await acts.run.abandonLostAgent
-        .executeWithOptions(shared, [{ workflowId: attempt, reason }])
+        .executeWithOptions(shared, [{ workflowId: attempt, reason, queue: from }])
         .catch((err: unknown): 'failed' => {
           if (isCancellation(err)) throw err;
           log.warn('could not end an agent on a lost host; the next check tries again', {
@@ -456,6 +456,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       details();
       await condition(() => runningCount(st) === 0);
       const carry = toCarry(st, s);
+      await supervision?.stop();
       await flushReports();
       return continueAsNew<typeof planner>({ ...input, guidance: st.guidance, carry });
     }
@@ -467,7 +468,16 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
       await condition(() => shouldWake(st, mark, env()));
     }
 
-    if (supervising) superviseHosts({ limits: run.limits, acts, shared, children: () => watched.entries(), move });
+    const supervision = supervising
+      ? superviseHosts({
+          limits: run.limits,
+          acts,
+          shared,
+          ownQueue: hostQueue,
+          children: () => watched.entries(),
+          move,
+        })
+      : null;
     for (;;) {
       const step = next(st, env());
       switch (step.kind) {
@@ -508,6 +518,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
         case 'done':
           doing = 'done';
           details();
+          await supervision?.stop();
           await flushReports();
           return finalResult(st, s.usage, agentKey);
       }

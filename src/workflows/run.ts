@@ -109,6 +109,9 @@ async function removeCaches(exist: boolean): Promise<void> {
 
 /** One cycle of the run; ends by continuing as new or with the run's result. */
 async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { exist: boolean }): Promise<RunResult> {
+  /** Host watches of the cycle's root planner that were told to stop (hosts.ts): the cycle ends after them. */
+  const watchesEnding: Array<Promise<void>> = [];
+
   const runId = workflowInfo().workflowId;
   let phase: Phase = 'preparing';
   let stopRequested = false;
@@ -337,6 +340,8 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     cycle,
     maxCycles: run.limits.maxCycles,
   });
+  // A watch of the root planner's host takes its cancellation by its next heartbeat: never after the run closed.
+  await Promise.all(watchesEnding);
   if (outcome.kind === 'finish') return finish(outcome.status, outcome.reason, record);
 
   // Fresh cycle: nothing but the scratchpad, totals and pending guidance carries over.
@@ -497,17 +502,19 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
         (err: unknown) => settle(w, attempt, { err }) === 'deliver' && deliver({ err }),
       );
     follow(first, rootId);
-    superviseHosts({
+    const supervision = superviseHosts({
       limits: run.limits,
       acts,
       children: () => [[rootId, w]],
       move: async (_, watched) => {
         const { attempt, from } = beginMove(watched);
         const reason = `longrun: its host stopped polling ${from}; restarted on another host`;
-        const abandoned = await acts.run.abandonLostAgent({ workflowId: attempt, reason }).catch((err: unknown) => {
-          if (isCancellation(err)) throw err;
-          return 'failed' as const;
-        });
+        const abandoned = await acts.run
+          .abandonLostAgent({ workflowId: attempt, reason, queue: from })
+          .catch((err: unknown) => {
+            if (isCancellation(err)) throw err;
+            return 'failed' as const;
+          });
         const end = endMove(rootId, watched, from, abandoned);
         if (end.kind === 'deliver') deliver(end.outcome as { out: PlannerResult } | { err: unknown });
         if (end.kind !== 'restart') return;
@@ -526,6 +533,7 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
     });
     const o = await outcome;
     delete w.host; // the cycle's planner has ended: nothing left to watch
+    watchesEnding.push(supervision.stop()); // awaited before the run closes or continues as new
     if ('err' in o) throw o.err;
     const out = o.out;
     return {

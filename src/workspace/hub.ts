@@ -11,6 +11,7 @@ import {
   bindRemote,
   createMirror,
   normalizeHubUrl,
+  probeRemote,
   pushRefs,
   readBinding,
   rememberRemote,
@@ -230,6 +231,8 @@ async function prepareMirror(hubPath: string, remote: HubRemote, repo: string, b
   if (!(await hubExists(hubPath))) {
     const problems = await inspectRepo(repo);
     if (problems.length) throw nonRetryable(WORKSPACE_ERRORS.invalidRepo, problems.join('; '));
+    await fs.mkdir(path.dirname(hubPath), { recursive: true });
+    await probeRemote(path.dirname(hubPath), remote);
     await cloneHub(repo, hubPath);
     await bindRemote(hubPath, remote);
   }

@@ -115,6 +115,7 @@ const fetchSpecs = (runId: string) => [
  */
 export async function createMirror(hubPath: string, remote: HubRemote): Promise<void> {
   await fs.mkdir(path.dirname(hubPath), { recursive: true });
+  await probeRemote(path.dirname(hubPath), remote);
   const tmp = `${hubPath}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
     await git(path.dirname(hubPath), ['init', '--quiet', '--bare', '--template=', tmp]);
@@ -176,21 +177,33 @@ async function fetchRun(hubPath: string, remote: HubRemote): Promise<void> {
     ['fetch', '--quiet', '--no-tags', '--prune', '--no-write-fetch-head', remote.url, ...fetchSpecs(remote.runId)],
     { okCodes: [1, 128] },
   );
-  if (r.exitCode !== 0) {
-    if (/does not appear to be a git repository|repository .* not found|no such repository/i.test(r.stderr)) {
-      throw nonRetryable(
-        WORKSPACE_ERRORS.invalidHubUrl,
-        scrub(
-          `LONGRUN_HUB_URL=${remote.url} is not a git repository (${r.stderr.trim().slice(0, 300)}); create it ` +
-            `(git init --bare) or point LONGRUN_HUB_URL at one every host reaches`,
-          remote.url,
-        ),
-      );
-    }
-    throw new Error(
-      scrub(`syncing the hub ${hubPath} from ${remote.url} failed (will retry): ${r.stderr.trim()}`, remote.url),
+  if (r.exitCode !== 0) throw remoteError(`syncing the hub ${hubPath} from`, r.stderr, remote);
+}
+
+/**
+ * The remote answers as a git repository, before a host makes anything from it: a mistyped LONGRUN_HUB_URL fails the
+ * run's preparation with the fix, and leaves no mirror bound to the wrong remote behind. `cwd` is any directory.
+ */
+export async function probeRemote(cwd: string, remote: HubRemote): Promise<void> {
+  const r = await git(cwd, ['ls-remote', remote.url, `${runNamespace(remote.runId)}/heads/*`], {
+    okCodes: [1, 2, 128],
+  });
+  if (r.exitCode !== 0) throw remoteError('reaching', r.stderr, remote);
+}
+
+/** A remote that is not a repository is the operator's to fix (non-retryable); anything else may pass (retried). */
+function remoteError(doing: string, stderr: string, remote: HubRemote): Error {
+  if (/does not appear to be a git repository|repository .* not found|no such repository/i.test(stderr)) {
+    return nonRetryable(
+      WORKSPACE_ERRORS.invalidHubUrl,
+      scrub(
+        `LONGRUN_HUB_URL=${remote.url} is not a git repository (${stderr.trim().slice(0, 300)}); create it ` +
+          `(git init --bare) or point LONGRUN_HUB_URL at one every host reaches`,
+        remote.url,
+      ),
     );
   }
+  return new Error(scrub(`${doing} ${remote.url} failed (will retry): ${stderr.trim()}`, remote.url));
 }
 
 /** One ref write: `next` null deletes; `expected` undefined forces, null requires the ref absent, a sha leases it. */

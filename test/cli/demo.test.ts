@@ -20,7 +20,12 @@ describe('longrun demo', () => {
     const env = cleanEnv({ TEMPORAL_ADDRESS: process.env.LONGRUN_TEST_TEMPORAL_ADDRESS });
     const r = await longrun(['demo', '--json'], env, 300_000);
     if (r.code !== 0) throw new Error(`exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-    const out = JSON.parse(r.stdout) as DemoJson; // stdout holds the JSON document and nothing else
+    let out: DemoJson;
+    try {
+      out = JSON.parse(r.stdout) as DemoJson; // stdout holds the JSON document and nothing else
+    } catch (err) {
+      throw new Error(`stdout is not one JSON document (${String(err)}):\n${r.stdout}`);
+    }
     repoPath = out.repoPath;
     expect(Object.keys(out).sort()).toEqual([
       'costUsd',

@@ -188,6 +188,12 @@ describe('three hosts sharing only Temporal and a git remote, one lost for good'
       for (const t of lost.tasks) expect(movedOrigins.includes(t) || movedOrigins.includes(parentOf(t))).toBe(true);
       for (const m of moved) expect(m.taskQueue).not.toBe(`${taskQueue}@${lost.host}`);
 
+      // Nothing of the run is left waiting on the dead host's queue (a lost planner's children there are ended too).
+      const running: string[] = [];
+      const query = `WorkflowId STARTS_WITH "${runId}" AND ExecutionStatus = "Running"`;
+      for await (const wf of env.client.workflow.list({ query })) running.push(`${wf.workflowId} on ${wf.taskQueue}`);
+      expect(running).toEqual([]);
+
       // Recovery time: from the kill to each moved worker's first model request afterwards; the last one is reported.
       const recovery: number[] = [];
       for (const t of lost.tasks) {

@@ -236,10 +236,19 @@ describe('remote hub at a plain path', () => {
     try {
       const repo = await makeUserRepo(root, { 'README.md': '# demo\n' });
       const remote = path.join(root, 'remote.git');
+      const runId = 'run-path';
+      // A remote that is not there yet (a typo, or not created): the fix is named, and nothing is left to undo.
+      await expect(host(root, 'a', remote).acts.prepareHub({ runId, repo })).rejects.toMatchObject({
+        type: 'InvalidHubUrl',
+        nonRetryable: true,
+        message: expect.stringContaining('create it (git init --bare) or point LONGRUN_HUB_URL at one'),
+      });
+      await expect(host(root, 'b', remote).acts.targetTip({ runId })).rejects.toMatchObject({ type: 'InvalidHubUrl' });
+      await expect(fs.readdir(path.join(root, 'a', 'hubs'))).resolves.toEqual([]);
+      await expect(fs.readdir(path.join(root, 'b', 'hubs'))).resolves.toEqual([]);
       await userGit(root, 'init', '--quiet', '--bare', remote);
       const a = host(root, 'a', remote);
       const b = host(root, 'b', remote);
-      const runId = 'run-path';
       await a.acts.prepareHub({ runId, repo });
       const taskId = `${runId}/planner/t1`;
       const ws = await a.acts.openWorkspace({ runId, taskId });
