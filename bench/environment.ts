@@ -15,6 +15,7 @@ import { createWorkspaceActivities } from '../src/activities/workspace';
 import { envPaths } from '../src/workspace/environment';
 import { diskUsage } from '../src/workspace/worktree';
 import { benchConfig, percentile, round } from './merges';
+import { runAsScript } from './lib/report';
 
 const WORKTREES = 32;
 const SEQUENTIAL = 10;
@@ -148,9 +149,4 @@ export async function run() {
   }
 }
 
-if (require.main === module) {
-  run().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runAsScript(run);

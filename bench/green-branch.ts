@@ -39,7 +39,16 @@ import {
   type TeamLog,
 } from './lib/green-team';
 import { latencyFor } from './lib/latency';
-import { commandFor, machineInfo, progress, round, stats, writeReport, type BenchReport } from './lib/report';
+import {
+  commandFor,
+  machineInfo,
+  progress,
+  round,
+  stats,
+  writeReport,
+  type BenchReport,
+  runAsScript,
+} from './lib/report';
 import { runToEnd } from './lib/runs';
 import { taskTitle } from './lib/team';
 import { SCALING_WORKER_ENV } from './scaling';
@@ -287,11 +296,4 @@ export async function run(): Promise<BenchReport> {
   return report;
 }
 
-if (require.main === module) {
-  run()
-    .then((r) => console.log(JSON.stringify({ figures: r.figures, targets: r.targets }, null, 2)))
-    .catch((err) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) runAsScript(run, (r) => ({ figures: r.figures, targets: r.targets }));

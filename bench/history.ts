@@ -14,7 +14,16 @@
  */
 import { startSimulator } from '../src/sim';
 import { startCluster, startInProcessWorker, workerEnv } from './lib/cluster';
-import { commandFor, machineInfo, progress, round, stats, writeReport, type BenchReport } from './lib/report';
+import {
+  commandFor,
+  machineInfo,
+  progress,
+  round,
+  stats,
+  writeReport,
+  type BenchReport,
+  runAsScript,
+} from './lib/report';
 import { listTree, runToEnd, sampleRepo, type TreeRun } from './lib/runs';
 import { benchTeam } from './lib/team';
 import { recordTimeline } from './lib/timeline';
@@ -174,11 +183,4 @@ export async function run(opts: { cycles?: number; suggestContinueAsNew?: number
   return report;
 }
 
-if (require.main === module) {
-  run()
-    .then((r) => console.log(JSON.stringify({ figures: r.figures, targets: r.targets }, null, 2)))
-    .catch((err) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) runAsScript(run, (r) => ({ figures: r.figures, targets: r.targets }));

@@ -20,6 +20,7 @@ import { toAnthropicPayload, toAnthropicTools } from '../src/models/providers/an
 import { toOpenAIMessages, toOpenAITools } from '../src/models/providers/openai';
 import { startSimulator } from '../src/sim';
 import { ArtifactStore } from '../src/store/artifacts';
+import { runAsScript } from './lib/report';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 300);
 const WARMUP = 20;
@@ -164,9 +165,4 @@ export async function run() {
   }
 }
 
-if (require.main === module) {
-  run().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runAsScript(run);

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { createWorkspaceActivities } from '../src/activities/workspace';
 import * as spawner from '../src/workspace/spawner';
 import { benchConfig, percentile, round } from './merges';
+import { runAsScript } from './lib/report';
 
 const FILES = 300;
 
@@ -119,9 +120,4 @@ export async function run() {
   }
 }
 
-if (require.main === module) {
-  run().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runAsScript(run);

@@ -37,6 +37,7 @@ import {
   writeReport,
   type BenchReport,
   type Target,
+  runAsScript,
 } from './lib/report';
 import { modelCallModes, runToEnd, sampleRepo } from './lib/runs';
 import { startSimulatorProcess } from './lib/sim-process';
@@ -236,11 +237,4 @@ export async function run(opts: { agents?: number[]; turns?: number } = {}): Pro
   return report;
 }
 
-if (require.main === module) {
-  run()
-    .then((r) => console.log(JSON.stringify({ targets: r.targets }, null, 2)))
-    .catch((err) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) runAsScript(run, (r) => ({ targets: r.targets }));

@@ -24,7 +24,7 @@ import { ArtifactStore } from '../src/store/artifacts';
 import * as spawner from '../src/workspace/spawner';
 import { startGitDaemon } from '../test/helpers/git-daemon';
 import { benchConfig, FILES, makeBenchRepo } from './merges';
-import { commandFor, machineInfo, progress, round, stats, writeReport, type Stats } from './lib/report';
+import { commandFor, machineInfo, progress, round, stats, runAsScript, writeReport, type Stats } from './lib/report';
 
 const N = Number(process.env.BENCH_REMOTE_N ?? 20);
 const CONCURRENT = Number(process.env.BENCH_REMOTE_CONCURRENT ?? 20);
@@ -220,9 +220,4 @@ export async function run() {
   }
 }
 
-if (require.main === module) {
-  run().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runAsScript(run);

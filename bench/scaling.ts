@@ -27,7 +27,16 @@ import { rssBytes, startChildWorker, startCluster, waitForPoller, workerEnv } fr
 import { cpuMeter, cpuPerTurn, type CpuPerTurn, type CpuReading } from './lib/cpu-meter';
 import { latencyFor, type LatencyMode } from './lib/latency';
 import { announceWindow } from './lib/outside-meter';
-import { commandFor, machineInfo, progress, round, writeReport, type BenchReport, type Target } from './lib/report';
+import {
+  commandFor,
+  machineInfo,
+  progress,
+  round,
+  writeReport,
+  type BenchReport,
+  type Target,
+  runAsScript,
+} from './lib/report';
 import { modelCallModes, runToEnd, sampleRepo } from './lib/runs';
 import { benchTeam, type Layout } from './lib/team';
 import { now, recordTimeline, type TimedRequest } from './lib/timeline';
@@ -334,11 +343,4 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
   return report;
 }
 
-if (require.main === module) {
-  run()
-    .then((r) => console.log(JSON.stringify({ figures: r.figures, targets: r.targets }, null, 2)))
-    .catch((err) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) runAsScript(run, (r) => ({ figures: r.figures, targets: r.targets }));

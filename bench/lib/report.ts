@@ -110,3 +110,18 @@ export function commandFor(name: string, env: Record<string, string | undefined>
 export function progress(bench: string, msg: string): void {
   process.stderr.write(`[bench ${bench}] ${msg}\n`);
 }
+
+/**
+ * A bench's entry point when run as a script (`npx ts-node bench/<name>.ts`): runs it, prints `show(result)` as JSON
+ * when given, and sets exit code 1 on an error.
+ */
+export function runAsScript<T>(run: () => Promise<T>, show?: (result: T) => unknown): void {
+  run()
+    .then((result) => {
+      if (show) console.log(JSON.stringify(show(result), null, 2));
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}
