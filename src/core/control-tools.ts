@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { finishSchema, planSchema, verdictSchema } from './schemas';
+import { CONTROL } from './control-names';
 import type { ToolSpec } from './types';
 
 /**
@@ -7,7 +8,7 @@ import type { ToolSpec } from './types';
  * planner's plan, the judge's verdict. Their arguments come back inline from the model activity; the workflow
  * validates them with the same zod schemas.
  */
-export const CONTROL = { finish: 'finish', submitPlan: 'submit_plan', submitVerdict: 'submit_verdict' } as const;
+export { CONTROL } from './control-names';
 
 const spec = (name: string, description: string, schema: z.ZodType): ToolSpec => {
   const parameters = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;

@@ -3,6 +3,7 @@
  * handoffs and verdicts deterministically; the first activity validates run input with it.
  */
 import { z } from 'zod';
+import { MERGE_POLICIES, MIN_HOST_LOST_AFTER_SECONDS, MODEL_CALL_MODES } from './defaults';
 import { PROVIDERS, ROLES } from './types';
 
 export const modelSettingsSchema = z
@@ -25,37 +26,16 @@ export const modelSettingsSchema = z
   .strict()
   .refine((m) => m.provider || m.model, 'give a provider, a model, or both');
 
-/** How model calls run (RunInput.modelCalls); see src/workflows/activities.ts. */
-export const MODEL_CALL_MODES = ['activity', 'local'] as const;
-export const MERGE_POLICIES = ['merge-clean', 'tests-pass'] as const;
-export type MergePolicy = (typeof MERGE_POLICIES)[number];
-export type ModelCallMode = (typeof MODEL_CALL_MODES)[number];
-
-export const DEFAULT_LIMITS = {
-  maxParallelAgents: 4,
-  maxDepth: 2,
-  maxTasksPerPlanner: 100,
-  maxCycles: 5,
-  maxCostUsd: null as number | null,
-  maxTokens: null as number | null,
-  maxWallHours: 24 * 7,
-  workerMaxSteps: 60,
-  plannerMaxSteps: 40,
-  commandTimeoutSeconds: 600,
-  heartbeatTimeoutSeconds: 30,
-  transcriptRetentionHours: (24 * 7) as number | null,
-  verifyEveryMerges: 4,
-  verifyEveryMinutes: 10,
-  fixerWaitMinutes: 5,
-  hostCheckSeconds: 30,
-  hostLostAfterSeconds: 120,
-};
-
-/**
- * The shortest hostLostAfterSeconds allowed: an idle live worker renews its polls of a queue only when its long poll
- * ends (about a minute; up to 54 s measured on the dev server), so a shorter time could declare a live host lost.
- */
-export const MIN_HOST_LOST_AFTER_SECONDS = 70;
+export {
+  DEFAULT_LIMITS,
+  MERGE_POLICIES,
+  MIN_HOST_LOST_AFTER_SECONDS,
+  MODEL_CALL_MODES,
+  type Limits,
+  type MergePolicy,
+  type ModelCallMode,
+} from './defaults';
+export { describeIssues } from './issues';
 
 export const limitsSchema = z
   .object({
@@ -219,77 +199,12 @@ export const runInputSchema = z
   .strict();
 
 export type RunInput = z.infer<typeof runInputSchema>;
-export type Limits = typeof DEFAULT_LIMITS;
 
-/** Turns zod issues into lines a person can act on: "limits.maxDepth: Too big: expected number to be <=5". */
-export function describeIssues(error: z.ZodError, prefix = ''): string[] {
-  return error.issues.map((issue) => {
-    const where = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(input)';
-    return `${where}: ${issue.message}`;
-  });
-}
-
-// ---------------------------------------------------------------------------
-// What models hand back through control tools.
-
-const text = (what: string, max: number) => z.string().trim().min(1, `${what} must not be empty`).max(max);
-const list = (max: number) => z.array(z.string().trim().min(1).max(2_000)).max(max).default([]);
-
-export const taskSpecSchema = z
-  .object({
-    title: text('title', 200).describe('Short imperative title, e.g. "Validate --port in the CLI parser".'),
-    description: text('description', 8_000).describe('What to do and why, with the context a fresh engineer needs.'),
-    acceptance: z.array(z.string().trim().min(1)).min(1, 'give at least one acceptance criterion').max(20),
-    files: list(50).describe('Files or directories the task is expected to touch (hints, not a lock).'),
-    fixes: z
-      .string()
-      .trim()
-      .regex(/^[0-9a-f]{7,40}$/, 'fixes is the commit a red alert names (hex)')
-      .optional()
-      .describe('Only on the one task that fixes a break a red alert reported: the commit the alert names.'),
-  })
-  .strict();
-
-export const scopeSpecSchema = z
-  .object({
-    scope: text('scope', 200).describe('The area a sub-planner owns, e.g. "src/parser".'),
-    description: text('description', 8_000).describe('What the sub-planner should achieve in that area.'),
-  })
-  .strict();
-
-export const planSchema = z
-  .object({
-    rationale: text('rationale', 4_000).describe('Why this plan, in a few sentences.'),
-    tasks: z.array(taskSpecSchema).max(100).default([]),
-    subplanners: z.array(scopeSpecSchema).max(20).default([]),
-    done: z.boolean().default(false).describe('True when your scope needs no more work after these tasks.'),
-  })
-  .strict();
-
-export const finishSchema = z
-  .object({
-    outcome: z
-      .enum(['done', 'blocked'])
-      .describe('"done" when the task is complete and should be merged; "blocked" when it cannot be done.'),
-    summary: text('summary', 4_000).describe('What you did, for the planner.'),
-    notes: z.string().max(8_000).default(''),
-    concerns: list(20).describe('Risks or problems you saw but did not fix.'),
-    deviations: list(20).describe('Where you departed from the task description, and why.'),
-    findings: list(20).describe('Facts about the codebase the planner should know.'),
-  })
-  .strict();
-
-export const verdictSchema = z
-  .object({
-    decision: z.enum(['continue', 'done', 'stop']),
-    reasons: z.array(z.string().trim().min(1)).min(1, 'give at least one reason').max(20),
-    nextFocus: z.string().max(4_000).default(''),
-    scratchpad: z
-      .string()
-      .max(16_000)
-      .default('')
-      .describe('Notes carried into the next, fresh cycle. Rewrite, do not append.'),
-  })
-  .strict();
-
-export type FinishArgs = z.infer<typeof finishSchema>;
+export {
+  finishSchema,
+  planSchema,
+  scopeSpecSchema,
+  taskSpecSchema,
+  verdictSchema,
+  type FinishArgs,
+} from './control-schemas';

@@ -16,7 +16,7 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { DEFAULT_LIMITS } from '../core/schemas';
+import { DEFAULT_LIMITS } from '../core/defaults';
 import { MODEL_ERRORS } from '../core/types';
 
 type Activities = ReturnType<typeof createActivities>;

@@ -5,7 +5,8 @@
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
 import { refuseCall, type Lease } from '../core/budget';
-import { describeIssues, type ModelCallMode } from '../core/schemas';
+import type { ModelCallMode } from '../core/defaults';
+import { describeIssues } from '../core/issues';
 import type { ZodError } from 'zod';
 import {
   MODEL_ERRORS,

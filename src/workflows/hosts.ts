@@ -7,7 +7,7 @@
  * to close (`stop`).
  */
 import { CancellationScope, condition, isCancellation, log } from '@temporalio/workflow';
-import { DEFAULT_LIMITS, type Limits } from '../core/schemas';
+import { DEFAULT_LIMITS, type Limits } from '../core/defaults';
 import { WATCH_MAX_MS, type Acts } from './activities';
 import { toMove, watchedHosts, type Moved, type Watched } from './lib/host-loss';
 

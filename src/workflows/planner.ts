@@ -22,10 +22,10 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { estimateCall } from '../core/budget';
-import { CONTROL } from '../core/control-tools';
+import { CONTROL } from '../core/control-names';
 import { taskIdOf, workflowIds } from '../core/ids';
 import { guidanceMessage, handoffsMessage } from '../core/messages';
-import { planSchema } from '../core/schemas';
+import { controlSchemas } from './lib/validation';
 import { CYCLE, ROLE, RUN_ID } from '../core/search-attributes';
 import type { Handoff, TaskSpec } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
@@ -239,7 +239,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           st.scopeDone = true;
           return;
         }
-        const read = await readControl(agent, s, end.call, planSchema, resubmit('plan'));
+        const read = await readControl(agent, s, end.call, controlSchemas().planSchema, resubmit('plan'));
         if (!read.ok) {
           if (repairs++ >= 1) {
             st.result.error = `the ${role} submitted an invalid plan twice: ${read.problems.join('; ')}`;

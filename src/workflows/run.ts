@@ -23,11 +23,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { estimateCall, exhausted, remaining, subtract, type Lease } from '../core/budget';
-import { CONTROL } from '../core/control-tools';
+import { CONTROL } from '../core/control-names';
 import { describeDisk, type DiskUse } from '../core/disk';
 import { describeEnvironment } from '../core/environment';
 import { targetBranch, workflowIds } from '../core/ids';
-import { DEFAULT_LIMITS, verdictSchema } from '../core/schemas';
+import { DEFAULT_LIMITS } from '../core/defaults';
+import { controlSchemas } from './lib/validation';
 import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes';
 import { describeIncident } from '../core/incidents';
 import type { KnownRed, Receipt, RefIncident, Role, UsageByRole, Verdict } from '../core/types';
@@ -794,7 +795,7 @@ async function judge(
       problems = [end.kind === 'stopped' ? 'stopped' : end.reason];
       break;
     }
-    const read = await readControl(agent, s, end.call, verdictSchema, resubmit('verdict'));
+    const read = await readControl(agent, s, end.call, controlSchemas().verdictSchema, resubmit('verdict'));
     if (read.ok) {
       await answerControl(agent, s, end.call, 'Verdict recorded.', false);
       const verdict = stopRequested ? { ...read.value, decision: 'stop' as const } : read.value;

@@ -14,8 +14,9 @@ import {
   setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
-import { CONTROL } from '../core/control-tools';
-import { finishSchema, type FinishArgs } from '../core/schemas';
+import { CONTROL } from '../core/control-names';
+import type { FinishArgs } from '../core/control-schemas';
+import { controlSchemas } from './lib/validation';
 import type {
   Handoff,
   HandoffStatus,
@@ -194,7 +195,7 @@ export async function task(input: TaskInput): Promise<Handoff> {
         return handoff('abandoned', `Abandoned: ${end.reason}. Work so far is checkpointed on the task branch.`);
       }
 
-      const read = await readControl(agent, s, end.call, finishSchema, invalid);
+      const read = await readControl(agent, s, end.call, controlSchemas().finishSchema, invalid);
       if (!read.ok) continue;
       const finish: FinishArgs = read.value;
       const report = {
