@@ -52,6 +52,9 @@ const LATENCY_NAME = (process.env.BENCH_MODEL_LATENCY ?? 'stress') as keyof type
 if (!MODEL_LATENCY[LATENCY_NAME])
   throw new Error(`BENCH_MODEL_LATENCY must be stress or realistic, not ${LATENCY_NAME}`);
 const { p50: P50_MS, p90: P90_MS } = MODEL_LATENCY[LATENCY_NAME];
+const LOCAL_TASK_TIMEOUT_S = process.env.BENCH_LOCAL_TASK_TIMEOUT_S
+  ? Number(process.env.BENCH_LOCAL_TASK_TIMEOUT_S)
+  : 0;
 /** A plan holds at most 100 tasks (plan schema); a planner may create at most 500 in a cycle (limits schema). */
 const PLAN_TASKS = 100;
 const PLANNER_TASKS = 500;
@@ -63,6 +66,22 @@ export const SCALING_WORKER_ENV = {
   LONGRUN_MAX_CACHED_WORKFLOWS: '1000',
   LONGRUN_MODEL_CONCURRENCY: '256',
 };
+
+/**
+ * The same, sized for the largest N of a bench: every running agent holds an activity slot (or, with local model
+ * calls, a workflow-task and a local-activity slot) and a model-call slot while it waits for its model, and every
+ * workflow of the run should stay in the sticky cache.
+ */
+export function workerEnvFor(maxN: number): Record<string, string> {
+  const atLeast = (base: string, n: number) => String(Math.max(Number(base), n));
+  return {
+    LONGRUN_MAX_CONCURRENT_ACTIVITIES: atLeast(SCALING_WORKER_ENV.LONGRUN_MAX_CONCURRENT_ACTIVITIES, maxN + 100),
+    LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS: atLeast(SCALING_WORKER_ENV.LONGRUN_MAX_CONCURRENT_WORKFLOW_TASKS, maxN + 50),
+    LONGRUN_MAX_CONCURRENT_LOCAL_ACTIVITIES: String(Math.max(200, maxN + 100)),
+    LONGRUN_MAX_CACHED_WORKFLOWS: atLeast(SCALING_WORKER_ENV.LONGRUN_MAX_CACHED_WORKFLOWS, 2 * maxN),
+    LONGRUN_MODEL_CONCURRENCY: atLeast(SCALING_WORKER_ENV.LONGRUN_MODEL_CONCURRENCY, maxN + 50),
+  };
+}
 
 /**
  * One planner may plan at most 100 tasks (plan schema), and a planner gives each sub-planner half of its free slots.
@@ -178,7 +197,8 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
   const cluster = await startCluster();
   const { repo, remove } = sampleRepo();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-bench-scaling-log-'));
-  const env = workerEnv(cluster, sim, 'scaling', SCALING_WORKER_ENV);
+  const workerSettings = workerEnvFor(Math.max(...ns));
+  const env = workerEnv(cluster, sim, 'scaling', workerSettings);
   // BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the worker process.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const worker = await startChildWorker(env, path.join(logDir, 'worker.log'), nodeArgs);
@@ -235,6 +255,8 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
                 maxTasksPerPlanner: Math.min(n, PLANNER_TASKS),
                 maxCycles: 1,
                 workerMaxSteps: TURNS + 5,
+                // BENCH_LOCAL_TASK_TIMEOUT_S: limits.localTaskTimeoutSeconds (with local model calls; default 10).
+                ...(LOCAL_TASK_TIMEOUT_S ? { localTaskTimeoutSeconds: LOCAL_TASK_TIMEOUT_S } : {}),
               },
               timeoutMs: (LATENCY_NAME === 'realistic' ? 30 : 5) * 60_000,
               modelCalls: calls,
@@ -249,8 +271,16 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
           const workerRequests = requests.filter((r) => r.role === 'worker');
           const cpu = { ...reading, ...cpuPerTurn(reading, { worker: workerRequests.length, all: requests.length }) };
           await announceWindow({ label, phase: 'end', inside: cpu });
-          if (process.env.BENCH_DUMP)
+          if (process.env.BENCH_DUMP) {
             fs.writeFileSync(`${process.env.BENCH_DUMP}-${m}-${n}.json`, JSON.stringify(timeline.requests.slice(from)));
+            // The histories of every workflow of the run, for bench/lib/history-gaps.ts and by hand.
+            const histories: Record<string, unknown> = {};
+            for await (const wf of cluster.client.workflow.list({ query: `WorkflowId STARTS_WITH "${runId}"` }))
+              histories[wf.workflowId] = (
+                await cluster.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()
+              ).events;
+            fs.writeFileSync(`${process.env.BENCH_DUMP}-${m}-${n}-histories.json`, JSON.stringify(histories));
+          }
           const row: ScalingRow = {
             n,
             latency: m,
@@ -306,6 +336,7 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
       'scaling',
       TURNS === 10 ? '' : `${TURNS}-turns`,
       LATENCY_NAME === 'stress' ? '' : LATENCY_NAME,
+      LOCAL_TASK_TIMEOUT_S ? `wft${LOCAL_TASK_TIMEOUT_S}` : '',
       process.env.BENCH_SERVER === 'postgres' ? 'postgres' : '',
     ]
       .filter(Boolean)
@@ -318,6 +349,7 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
       BENCH_TURNS_PER_WORKER: process.env.BENCH_TURNS_PER_WORKER,
       BENCH_MODEL_LATENCY: process.env.BENCH_MODEL_LATENCY,
       BENCH_SERVER: process.env.BENCH_SERVER,
+      BENCH_LOCAL_TASK_TIMEOUT_S: process.env.BENCH_LOCAL_TASK_TIMEOUT_S,
     }),
     machine: machineInfo(cluster.cli),
     durationS: round((Date.now() - began) / 1000),
@@ -332,7 +364,7 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
       layouts: Object.fromEntries(ns.map((n) => [n, layoutFor(n)])),
       worker:
         'child process: node bin/longrun.js worker (ts-node from source); RSS = VmRSS of that pid, sampled every 500 ms',
-      workerEnv: SCALING_WORKER_ENV,
+      workerEnv: workerSettings,
       workerIdleRssMb: idleRssMb,
     },
     figures: { rows },

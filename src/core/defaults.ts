@@ -28,6 +28,7 @@ export const DEFAULT_LIMITS = {
   fixerWaitMinutes: 5,
   hostCheckSeconds: 30,
   hostLostAfterSeconds: 120,
+  localTaskTimeoutSeconds: 10,
 };
 
 /**

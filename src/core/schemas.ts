@@ -147,6 +147,18 @@ export const limitsSchema = z
         "How long an agent's host may go without polling its task queue before the agent is restarted on another " +
           'host: a worker from its last checkpoint (same task), a planner afresh.',
       ),
+    localTaskTimeoutSeconds: z
+      .number()
+      .int()
+      .min(10, "must be at least 10 (Temporal's default workflow task timeout); e.g. 60")
+      .max(120, 'must be at most 120 (the most the Temporal server allows); e.g. 60')
+      .describe(
+        "With modelCalls 'local': agents' workflow task timeout. The agent's workflow task stays open while its model " +
+          'calls run and is renewed through the server every 0.8 × this, so 60 cuts the server load per model turn ' +
+          'about in half for fleets (docs/BENCHMARKS.md); in exchange, signals to an agent (stop, guidance) and the ' +
+          'recovery of an agent whose worker died wait up to this long, and a worker that dies repeats up to this much ' +
+          "of its agents' model calls.",
+      ),
   })
   .strict()
   .partial();

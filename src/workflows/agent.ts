@@ -88,6 +88,16 @@ export function agentFor(
   };
 }
 
+/**
+ * Options every agent workflow starts with: with local model calls, the workflow task timeout of
+ * `limits.localTaskTimeoutSeconds`. Left to Temporal (10 s) when that is the value, so that histories from before the
+ * limit existed replay the same commands.
+ */
+export function agentStartOptions(run: Pick<ResolvedRun, 'limits' | 'modelCalls'>): { workflowTaskTimeout?: number } {
+  const seconds = run.limits.localTaskTimeoutSeconds;
+  return run.modelCalls === 'local' && seconds && seconds !== 10 ? { workflowTaskTimeout: seconds * 1000 } : {};
+}
+
 export type LoopEnd =
   | { kind: 'control'; call: ToolCall }
   | { kind: 'stopped' }

@@ -31,6 +31,7 @@ import type { Handoff, TaskSpec } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
 import {
   agentFor,
+  agentStartOptions,
   answerControl,
   newAgentState,
   readControl,
@@ -306,6 +307,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           startChild(task, {
             workflowId,
             taskQueue,
+            ...agentStartOptions(run),
             args: [
               {
                 ctx,
@@ -332,6 +334,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           startChild(planner, {
             workflowId,
             taskQueue,
+            ...agentStartOptions(run),
             args: [
               {
                 ctx,

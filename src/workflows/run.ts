@@ -33,7 +33,15 @@ import { COST_USD, CYCLE, ROLE, RUN_ID, STATUS } from '../core/search-attributes
 import { describeIncident } from '../core/incidents';
 import type { KnownRed, Receipt, RefIncident, Role, UsageByRole, Verdict } from '../core/types';
 import { mergeByRole, totalOf } from '../core/usage';
-import { agentFor, answerControl, newAgentState, readControl, resubmit, runUntilControl } from './agent';
+import {
+  agentFor,
+  agentStartOptions,
+  answerControl,
+  newAgentState,
+  readControl,
+  resubmit,
+  runUntilControl,
+} from './agent';
 import { activitiesFor, type Acts } from './activities';
 import {
   agentEventSignal,
@@ -430,6 +438,7 @@ async function runCycle(input: RunInput, carry: RunCarry | undefined, caches: { 
       const handle = await startChild(planner, {
         workflowId,
         taskQueue,
+        ...agentStartOptions(run),
         args: [
           {
             ctx,

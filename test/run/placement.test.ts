@@ -34,11 +34,17 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
 
   /** Per workflow of the run: its task queue, the activities it scheduled and the local activities it recorded. */
   async function placement(runId: string) {
-    const out = new Map<string, { queue: string; activities: string[]; local: string[] }>();
+    const out = new Map<string, { queue: string; activities: string[]; local: string[]; taskTimeoutMs: number }>();
     const query = `WorkflowId = "${runId}" OR WorkflowId STARTS_WITH "${runId}/"`;
     for await (const wf of env.client.workflow.list({ query })) {
       const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-      const entry = { queue: wf.taskQueue, activities: [] as string[], local: [] as string[] };
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowTaskTimeout;
+      const entry = {
+        queue: wf.taskQueue,
+        activities: [] as string[],
+        local: [] as string[],
+        taskTimeoutMs: Number(started?.seconds ?? 0) * 1000 + Math.round((started?.nanos ?? 0) / 1e6),
+      };
       for (const e of history.events ?? []) {
         if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
           entry.activities.push(e.activityTaskScheduledEventAttributes!.activityType!.name!);
@@ -53,7 +59,10 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
     return out;
   }
 
-  async function run(modelCalls?: 'activity' | 'local'): Promise<{ runId: string; result: RunResult }> {
+  async function run(
+    modelCalls?: 'activity' | 'local',
+    limits: Record<string, number> = {},
+  ): Promise<{ runId: string; result: RunResult }> {
     const repo = createSampleRepo(fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-placement-')));
     repos.push(repo);
     const runId = `placement-${modelCalls ?? 'default'}-${Date.now().toString(36)}`;
@@ -66,7 +75,7 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
           goal: 'Fix the failing test, add helpers, document.',
           testCommand: 'node test.js',
           models: TEST_MODELS,
-          limits: { maxParallelAgents: 3, maxCycles: 4, maxDepth: 1 },
+          limits: { maxParallelAgents: 3, maxCycles: 4, maxDepth: 1, ...limits },
           ...(modelCalls ? { modelCalls } : {}),
         },
       ],
@@ -89,6 +98,7 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
       expect(a.queue.startsWith(hostQueue())).toBe(true);
       expect(a.activities).toContain('callModel');
       expect(a.local).not.toContain('callModel');
+      expect(a.taskTimeoutMs).toBe(10_000); // Temporal's default: localTaskTimeoutSeconds is for local model calls
     }
     const workers = agents.filter(([id]) => /\/t\d+$/.test(id)).map(([, a]) => a);
     // Workers read (local) and write (an activity: edits are not repeated by a replay).
@@ -99,7 +109,8 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
   });
 
   it("modelCalls 'local': the same outcome, with every agent's model calls recorded as local activities", async () => {
-    const { runId, result } = await run('local');
+    // A fleet's setting: the agents' workflow tasks, held open while their model calls run, renewed every 48 s.
+    const { runId, result } = await run('local', { localTaskTimeoutSeconds: 60 });
     expect(result.status).toBe('done');
     expect(result.tasks).toEqual({ merged: 7, failed: 0, abandoned: 0, notAttempted: 0 });
     expect(result.usage.worker?.calls).toBeGreaterThan(0);
@@ -110,6 +121,7 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
       expect(a.queue.startsWith(hostQueue())).toBe(true);
       expect(a.activities).not.toContain('callModel');
       expect(a.local).toContain('callModel');
+      expect(a.taskTimeoutMs).toBe(60_000);
     }
     // The judge stays an activity: it runs in the run workflow, away from its transcript's host.
     expect(p.get(runId)!.activities).toContain('callModel');

@@ -1,6 +1,6 @@
 import { DEFAULT_LIMITS } from '../../src/core/schemas';
 import type { ResolvedModel } from '../../src/core/types';
-import { agentFor, newAgentState, restoreAgentState, resubmit } from '../../src/workflows/agent';
+import { agentFor, agentStartOptions, newAgentState, restoreAgentState, resubmit } from '../../src/workflows/agent';
 import type { Acts } from '../../src/workflows/activities';
 import type { ResolvedRun } from '../../src/workflows/definitions';
 
@@ -74,6 +74,16 @@ describe('agent plumbing', () => {
       model: { model: 'j' },
       modelCalls: 'local',
     });
+  });
+
+  it("starts agents with limits.localTaskTimeoutSeconds only when their model calls are local and it is not Temporal's 10 s", () => {
+    const limits = (seconds?: number) => ({ ...DEFAULT_LIMITS, localTaskTimeoutSeconds: seconds as number });
+    expect(agentStartOptions({ modelCalls: 'local', limits: limits(60) })).toEqual({ workflowTaskTimeout: 60_000 });
+    expect(agentStartOptions({ modelCalls: 'activity', limits: limits(60) })).toEqual({});
+    expect(agentStartOptions({ modelCalls: undefined, limits: limits(60) })).toEqual({});
+    // The default, and histories recorded before the limit existed: the same start commands as before.
+    expect(agentStartOptions({ modelCalls: 'local', limits: limits(10) })).toEqual({});
+    expect(agentStartOptions({ modelCalls: 'local', limits: limits(undefined) })).toEqual({});
   });
 
   it('answers an invalid control call with its problems and asks for it again', () => {
