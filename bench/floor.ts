@@ -22,24 +22,21 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startCluster, rssBytes, waitForPoller, PROJECT_ROOT } from './lib/cluster';
 import { cpuMeter, cpuPerTurn } from './lib/cpu-meter';
-import { decileLatencies, shuffled } from './lib/latency';
+import { decileLatencies, modelLatency, shuffled } from './lib/latency';
 import { commandFor, machineInfo, progress, round, runAsScript, writeReport, type BenchReport } from './lib/report';
 import { efficiencyOf } from './scaling';
 import type { FloorMode, Turn } from './floor/workflows';
 
-const LATENCY = { stress: { p50: 500, p90: 2_000 }, realistic: { p50: 5_700, p90: 22_000 } };
 const TURNS = 10;
 
 export async function run(): Promise<BenchReport> {
   const ns = (process.env.FLOOR_N ?? '128,500,1000').split(',').map(Number);
   const modes = (process.env.FLOOR_MODES ?? 'activity,local').split(',') as FloorMode[];
   for (const m of modes) if (m !== 'activity' && m !== 'local') throw new Error(`FLOOR_MODES: unknown mode ${m}`);
-  const latencyName = (process.env.BENCH_MODEL_LATENCY ?? 'realistic') as keyof typeof LATENCY;
-  if (!LATENCY[latencyName]) throw new Error(`BENCH_MODEL_LATENCY must be stress or realistic, not ${latencyName}`);
   const wftTimeoutS = process.env.FLOOR_WFT_TIMEOUT_S ? Number(process.env.FLOOR_WFT_TIMEOUT_S) : undefined;
   // Children per parent: 64 as in longrun's scaling layout (a planner gives its sub-planners the rest); 0 = flat.
   const fanout = Number(process.env.FLOOR_FANOUT ?? 64);
-  const { p50, p90 } = LATENCY[latencyName];
+  const { name: latencyName, p50, p90 } = modelLatency('realistic');
   const deciles = decileLatencies(p50, p90);
   const began = Date.now();
 

@@ -25,7 +25,7 @@ import type { ModelCallMode } from '../src/core/schemas';
 import { startSimulator } from '../src/sim';
 import { rssBytes, startChildWorker, startCluster, waitForPoller, workerEnv } from './lib/cluster';
 import { cpuMeter, cpuPerTurn, type CpuPerTurn, type CpuReading } from './lib/cpu-meter';
-import { latencyFor, type LatencyMode } from './lib/latency';
+import { latencyFor, modelLatency, type LatencyMode } from './lib/latency';
 import { announceWindow } from './lib/outside-meter';
 import {
   commandFor,
@@ -45,13 +45,8 @@ import { now, recordTimeline, type TimedRequest } from './lib/timeline';
 // fixed lifecycle cost (child workflow, worktree, merge) is spread over more turns; its results go to
 // bench/results/scaling-<turns>-turns.json so the standing 10-turn figures stay.
 const TURNS = Number(process.env.BENCH_TURNS_PER_WORKER ?? 10);
-// BENCH_MODEL_LATENCY: `stress` (median 500 ms, p90 2 s: orchestration dominates) or `realistic` (median 5.7 s, p90
-// 22 s, measured over real coding-agent traces). Realistic results go to scaling-realistic*.json.
-const MODEL_LATENCY = { stress: { p50: 500, p90: 2_000 }, realistic: { p50: 5_700, p90: 22_000 } };
-const LATENCY_NAME = (process.env.BENCH_MODEL_LATENCY ?? 'stress') as keyof typeof MODEL_LATENCY;
-if (!MODEL_LATENCY[LATENCY_NAME])
-  throw new Error(`BENCH_MODEL_LATENCY must be stress or realistic, not ${LATENCY_NAME}`);
-const { p50: P50_MS, p90: P90_MS } = MODEL_LATENCY[LATENCY_NAME];
+// BENCH_MODEL_LATENCY (bench/lib/latency.ts), `stress` by default. Realistic results go to scaling-realistic*.json.
+const { name: LATENCY_NAME, p50: P50_MS, p90: P90_MS } = modelLatency('stress');
 const LOCAL_TASK_TIMEOUT_S = process.env.BENCH_LOCAL_TASK_TIMEOUT_S
   ? Number(process.env.BENCH_LOCAL_TASK_TIMEOUT_S)
   : 0;

@@ -30,6 +30,20 @@ export function shuffled<T>(values: T[], seed: number): T[] {
 
 export type LatencyMode = 'deciles' | 'iid';
 
+/**
+ * Model latency profiles (BENCH_MODEL_LATENCY): `stress` (median 500 ms, p90 2 s: orchestration dominates) or
+ * `realistic` (median 5.7 s, p90 22 s, measured over real coding-agent traces).
+ */
+export const MODEL_LATENCY = { stress: { p50: 500, p90: 2_000 }, realistic: { p50: 5_700, p90: 22_000 } };
+export type LatencyProfile = keyof typeof MODEL_LATENCY;
+
+/** The profile BENCH_MODEL_LATENCY names (default `fallback`), with its median and p90 in ms. */
+export function modelLatency(fallback: LatencyProfile, env: NodeJS.ProcessEnv = process.env) {
+  const name = (env.BENCH_MODEL_LATENCY ?? fallback) as LatencyProfile;
+  if (!MODEL_LATENCY[name]) throw new Error(`BENCH_MODEL_LATENCY must be stress or realistic, not ${name}`);
+  return { name, ...MODEL_LATENCY[name] };
+}
+
 /** Latency of turn `turn` of agent number `agent` (turns beyond the decile list wrap around). */
 export function latencyFor(mode: LatencyMode, p50Ms: number, p90Ms: number): (agent: number, turn: number) => Latency {
   if (mode === 'iid') return () => ({ p50Ms, p90Ms });
