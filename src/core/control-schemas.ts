@@ -4,6 +4,7 @@
  * (src/workflows/lib/validation.ts).
  */
 import { z } from 'zod';
+import { MAX_PLAN_TASKS } from './defaults';
 
 const text = (what: string, max: number) => z.string().trim().min(1, `${what} must not be empty`).max(max);
 const list = (max: number) => z.array(z.string().trim().min(1).max(2_000)).max(max).default([]);
@@ -33,7 +34,7 @@ export const scopeSpecSchema = z
 export const planSchema = z
   .object({
     rationale: text('rationale', 4_000).describe('Why this plan, in a few sentences.'),
-    tasks: z.array(taskSpecSchema).max(100).default([]),
+    tasks: z.array(taskSpecSchema).max(MAX_PLAN_TASKS).default([]),
     subplanners: z.array(scopeSpecSchema).max(20).default([]),
     done: z.boolean().default(false).describe('True when your scope needs no more work after these tasks.'),
   })

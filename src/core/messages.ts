@@ -18,6 +18,15 @@ export function compactHandoff(h: Handoff): Handoff {
   };
 }
 
+/** To a planner whose full plan has all started while its scope is open and slots are free (`plan-on-room`). */
+export function roomMessage(running: number, freeSlots: number): string {
+  return (
+    `Your plan was full and every task in it has started (${running} agent(s) running); ${freeSlots} worker ` +
+    'slot(s) are free. Your scope is not done: submit the next tasks now, or a plan with done: true if nothing is ' +
+    'left to plan.'
+  );
+}
+
 export function handoffsMessage(handoffs: Handoff[], stillRunning: number): string {
   const parts = handoffs.map((h) => {
     const lines = [

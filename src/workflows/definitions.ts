@@ -197,6 +197,8 @@ export interface PlannerCarry {
   stopRequested: boolean;
   /** Breaks whose one fixer this planner queued (absent before v0.2.0). */
   fixers?: string[];
+  /** PlannerState.roomToPlan (absent before v0.2.1, and when false). */
+  roomToPlan?: boolean;
 }
 
 export interface PlannerResult {

@@ -43,4 +43,10 @@ export const PATCHES = {
    * host stopped polling is terminated and restarted on another host (a worker from its last checkpoint).
    */
   movesOffLostHosts: 'moves-off-lost-hosts',
+  /**
+   * v0.2.1: a planner whose last plan was full (MAX_PLAN_TASKS) has all started, with slots free and its scope not
+   * done, plans again at once (`plan-on-room`); before, it waited for a handoff, so the tasks a full plan left out
+   * started a whole task later.
+   */
+  planOnRoom: 'plan-on-room',
 } as const;

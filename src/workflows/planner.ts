@@ -4,7 +4,8 @@
  * arrives and keeps planning from them, until its scope is done and no child runs.
  *
  * It is a state machine (lib/planner-machine.ts): `next(state)` picks one of plan-on-guidance, plan-on-handoffs,
- * dispatch, drain-and-continue-as-new, wait or done, and the loop at the bottom of this file runs that step.
+ * plan-on-room, dispatch, drain-and-continue-as-new, wait or done, and the loop at the bottom of this file runs that
+ * step.
  */
 import {
   CancellationScope,
@@ -24,7 +25,7 @@ import {
 import { estimateCall } from '../core/budget';
 import { CONTROL } from '../core/control-names';
 import { taskIdOf, workflowIds } from '../core/ids';
-import { guidanceMessage, handoffsMessage } from '../core/messages';
+import { guidanceMessage, handoffsMessage, roomMessage } from '../core/messages';
 import { controlSchemas } from './lib/validation';
 import { CYCLE, ROLE, RUN_ID } from '../core/search-attributes';
 import type { Handoff, TaskSpec } from '../core/types';
@@ -102,6 +103,7 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
     slots: input.slots,
     maxTasks: run.limits.maxTasksPerPlanner,
     continueAsNewSuggested: workflowInfo().continueAsNewSuggested,
+    planOnRoom: () => patched(PATCHES.planOnRoom),
   });
   let doing = 'planning';
 
@@ -501,6 +503,10 @@ export async function planner(input: PlannerInput): Promise<PlannerResult> {
           await planningRound(handoffsMessage(batch, runningCount(st)));
           break;
         }
+        case 'plan-on-room':
+          st.roomToPlan = false;
+          await planningRound(roomMessage(runningCount(st), input.slots - usedSlots(st)));
+          break;
         case 'dispatch': {
           const work = st.queue[0];
           if (work.kind === 'task' && work.spec.fixes && patched(PATCHES.ownedBreaks)) {

@@ -94,6 +94,41 @@ describe('next(state): what a planner does next', () => {
     expect(next({ ...st, result: { ...st.result, error: 'boom' } }, env).kind).toBe('done');
   });
 
+  it('plans again with slots free once a full plan has all started, without waiting for a handoff; once', () => {
+    const room: PlannerEnv = { slots: 150, maxTasks: 300, continueAsNewSuggested: false, planOnRoom: () => true };
+    const titles = (from: number, n: number) => Array.from({ length: n }, (_, i) => `t${from + i}`);
+    const accept = (st: PlannerState, p: Plan) =>
+      applyAdmission(st, admit(st, p, false, room.maxTasks) as Extract<ReturnType<typeof admit>, { refused: false }>);
+    const st = planned([]);
+    accept(st, plan(titles(0, 100)));
+    expect(st.roomToPlan).toBe(true);
+    st.running = Object.fromEntries(
+      st.queue.map((_, i) => [`t${i}`, { kind: 'task' as const, title: `t${i}`, slots: 1, lease }]),
+    );
+    st.queue = [];
+    expect(next(st, room).kind).toBe('plan-on-room');
+    // Histories from before the change answer no, and take the step they took then.
+    expect(next(st, { ...room, planOnRoom: () => false }).kind).toBe('wait');
+    expect(next(st, env).kind).toBe('wait');
+    // Not with every slot used, the scope done, the planner's room used up, paused, or a handoff to plan on instead.
+    expect(next(st, { ...room, slots: 100 }).kind).toBe('wait');
+    expect(next({ ...st, scopeDone: true }, room).kind).toBe('wait');
+    expect(next({ ...st, planned: 300 }, room).kind).toBe('wait');
+    expect(next({ ...st, paused: true }, room).kind).toBe('wait');
+    expect(next({ ...st, unread: [handoff('x')] }, room).kind).toBe('plan-on-handoffs');
+    // A plan that is not full, or says the scope is done, leaves the planner to wait for handoffs, as before.
+    accept(st, plan(titles(100, 99)));
+    expect(st.roomToPlan).toBe(false);
+    st.queue = [];
+    expect(next(st, room).kind).toBe('wait');
+    accept(st, plan(titles(200, 100), true));
+    expect(st.roomToPlan).toBe(false);
+    // Carried across continue-as-new.
+    st.roomToPlan = true;
+    const carry = toCarry(st, { transcript: { id: 't', length: 1 }, contextTokens: 0, compactions: 0, usage: {} });
+    expect(initialState([], carry).roomToPlan).toBe(true);
+  });
+
   it('waits for running children, and drains to continue as new when the server suggests it', () => {
     const st = planned([], { running: { x: { kind: 'task', title: 'x', slots: 1, lease } }, scopeDone: true });
     expect(next(st, env).kind).toBe('wait');

@@ -3,6 +3,7 @@
  * planner continues as new with), `next(state)` that picks the next step, and the bookkeeping each step does on the
  * state. planner.ts runs the steps; everything it decides is here, unit-tested in test/workflows/planner-machine.
  */
+import { MAX_PLAN_TASKS } from '../../core/defaults';
 import { add, carve, exhausted, remaining, spentLease, subtract, type Lease } from '../../core/budget';
 import { compactHandoff } from '../../core/messages';
 import type { Handoff, NotAttempted, Plan, TaskSpec, UsageByRole } from '../../core/types';
@@ -45,6 +46,11 @@ export interface PlannerState {
   childUsage: UsageByRole;
   /** Breaks whose fixer this planner queued (TaskSpec.fixes): a break gets exactly one. */
   fixers: string[];
+  /**
+   * The last plan was full (MAX_PLAN_TASKS queued) and left the scope open: the planner has more to plan, so once
+   * those tasks have all started, with slots free, it plans again without waiting for a handoff. Once per full plan.
+   */
+  roomToPlan: boolean;
 }
 
 /** What the planner is not the owner of: its input and what Temporal says. */
@@ -52,11 +58,18 @@ export interface PlannerEnv {
   slots: number;
   maxTasks: number;
   continueAsNewSuggested: boolean;
+  /**
+   * Whether a planner with free slots and an open scope plans again before any handoff arrives (`plan-on-room`).
+   * Asked only when that step would be taken: planner.ts answers with a `patched()` marker, so histories from before
+   * it replay their old steps.
+   */
+  planOnRoom?: () => boolean;
 }
 
 export type PlannerStep =
   | { kind: 'plan-on-guidance'; first: boolean }
   | { kind: 'plan-on-handoffs' }
+  | { kind: 'plan-on-room' }
   | { kind: 'dispatch' }
   | { kind: 'drain-and-continue-as-new' }
   | { kind: 'wait' }
@@ -92,6 +105,7 @@ export function initialState(guidance: string[], carry?: PlannerCarry): PlannerS
     running: {},
     childUsage: {},
     fixers: carry?.fixers ?? [],
+    roomToPlan: carry?.roomToPlan ?? false,
   };
 }
 
@@ -112,6 +126,19 @@ export function next(st: PlannerState, env: PlannerEnv): PlannerStep {
   if (wantsPlanning && st.newGuidance.length) return { kind: 'plan-on-guidance', first: false };
   if (wantsPlanning && !st.scopeDone && !st.queue.length && st.unread.length && st.planned < env.maxTasks)
     return { kind: 'plan-on-handoffs' };
+  // Its full plan has all started, its slots are not all used and its scope is not done: it would otherwise leave
+  // those slots idle until its first worker hands off.
+  if (
+    wantsPlanning &&
+    st.roomToPlan &&
+    !st.scopeDone &&
+    !st.queue.length &&
+    !st.paused &&
+    usedSlots(st) < env.slots &&
+    st.planned < env.maxTasks &&
+    env.planOnRoom?.()
+  )
+    return { kind: 'plan-on-room' };
   const idle = runningCount(st) === 0 && (!st.queue.length || st.result.budgetExhausted || st.stopRequested);
   if (idle) return { kind: 'done' };
   // Children are drained first: the default parent close policy would otherwise end them.
@@ -269,6 +296,7 @@ export function applyAdmission(st: PlannerState, a: Extract<Admission, { refused
   st.queue = a.queue;
   for (const w of a.queue)
     if (w.kind === 'task' && w.spec.fixes && !st.fixers.includes(w.spec.fixes)) st.fixers.push(w.spec.fixes);
+  st.roomToPlan = a.planned - st.planned >= MAX_PLAN_TASKS && !a.scopeDone;
   st.planned = a.planned;
   st.scopeDone = a.scopeDone;
   st.result.notAttempted = [...(st.result.notAttempted ?? []), ...a.notAttempted];
@@ -373,6 +401,7 @@ export function toCarry(
     paused: st.paused,
     stopRequested: st.stopRequested,
     ...(st.fixers.length ? { fixers: st.fixers } : {}),
+    ...(st.roomToPlan ? { roomToPlan: true } : {}),
   };
 }
 
