@@ -2,7 +2,7 @@
  * Bench: the floor. What Temporal itself (server and TypeScript SDK) costs per agent turn on this box, with none of
  * longrun's code: N "agents" as child workflows of one parent, each waiting out 10 model turns with the scaling
  * bench's latency (the same deciles, realistic by default), each turn one activity that only sleeps — or one local
- * activity. It answers how far longrun's own per-turn cost (bench/scaling.ts) is above what any Temporal agent loop of
+ * activity, or all of an agent's turns in one activity that heartbeats after each (`batch`). It answers how far longrun's own per-turn cost (bench/scaling.ts) is above what any Temporal agent loop of
  * this shape pays, and what the ≤ 10 ms of machine CPU per turn that #17 asks for leaves to longrun.
  *
  *   parallel efficiency = Σ wait time ÷ (N × wall), wall = first turn's start → last turn's end (as in scaling.ts)
@@ -11,7 +11,7 @@
  * BENCH_SERVER=postgres) and from this process (the client).
  *
  * Run alone: npx ts-node --transpile-only bench/floor.ts
- *   FLOOR_N=128,500,1000  FLOOR_MODES=activity,local  BENCH_MODEL_LATENCY=realistic|stress
+ *   FLOOR_N=128,500,1000  FLOOR_MODES=activity,local,batch  BENCH_MODEL_LATENCY=realistic|stress
  *   FLOOR_FANOUT=64 (children per parent; 0: one parent starts every agent)
  *   FLOOR_WFT_TIMEOUT_S=60 (the agents' workflow task timeout; with local activities the SDK heartbeats a workflow
  *   task every 0.8 × this, so it sets how often a local-activity agent talks to the server)
@@ -32,7 +32,8 @@ const TURNS = 10;
 export async function run(): Promise<BenchReport> {
   const ns = (process.env.FLOOR_N ?? '128,500,1000').split(',').map(Number);
   const modes = (process.env.FLOOR_MODES ?? 'activity,local').split(',') as FloorMode[];
-  for (const m of modes) if (m !== 'activity' && m !== 'local') throw new Error(`FLOOR_MODES: unknown mode ${m}`);
+  for (const m of modes)
+    if (m !== 'activity' && m !== 'local' && m !== 'batch') throw new Error(`FLOOR_MODES: unknown mode ${m}`);
   const wftTimeoutS = process.env.FLOOR_WFT_TIMEOUT_S ? Number(process.env.FLOOR_WFT_TIMEOUT_S) : undefined;
   // Children per parent: 64 as in longrun's scaling layout (a planner gives its sub-planners the rest); 0 = flat.
   const fanout = Number(process.env.FLOOR_FANOUT ?? 64);
@@ -126,6 +127,7 @@ export async function run(): Promise<BenchReport> {
     bench: [
       'floor',
       latencyName === 'realistic' ? '' : latencyName,
+      modes.join(',') === 'batch' ? 'batch' : '',
       wftTimeoutS ? `wft${wftTimeoutS}` : '',
       process.env.BENCH_SERVER === 'postgres' ? 'postgres' : '',
     ]

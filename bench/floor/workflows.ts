@@ -6,7 +6,11 @@
 import { proxyActivities, proxyLocalActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type * as activities from './activities';
 
-export type FloorMode = 'activity' | 'local';
+/**
+ * activity: one activity per turn; local: one local activity per turn; batch: all of an agent's turns in one activity
+ * that heartbeats after each (what an agent costs if its turns never reach the server one by one).
+ */
+export type FloorMode = 'activity' | 'local' | 'batch';
 
 export interface Turn {
   start: number;
@@ -15,9 +19,11 @@ export interface Turn {
 
 const remote = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes' });
 const local = proxyLocalActivities<typeof activities>({ startToCloseTimeout: '10 minutes' });
+const batch = proxyActivities<typeof activities>({ startToCloseTimeout: '60 minutes', heartbeatTimeout: '30 seconds' });
 
 /** One agent: its turns' latencies in ms, waited out one at a time; returns when each wait started and ended. */
 export async function floorAgent(latencies: number[], mode: FloorMode): Promise<Turn[]> {
+  if (mode === 'batch') return batch.waitAll(latencies);
   const acts = mode === 'local' ? local : remote;
   const turns: Turn[] = [];
   for (const ms of latencies) turns.push(await acts.wait(ms));
