@@ -331,7 +331,6 @@ export async function run(opts: { ns?: number[]; modes?: LatencyMode[] } = {}): 
       'scaling',
       TURNS === 10 ? '' : `${TURNS}-turns`,
       LATENCY_NAME === 'stress' ? '' : LATENCY_NAME,
-      process.env.BENCH_MODEL_CALLS === 'batched' ? 'batched' : '',
       LOCAL_TASK_TIMEOUT_S ? `wft${LOCAL_TASK_TIMEOUT_S}` : '',
       process.env.BENCH_SERVER === 'postgres' ? 'postgres' : '',
     ]

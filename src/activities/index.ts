@@ -10,7 +10,6 @@ import { createTidyActivities } from './tidy';
 import { createToolActivities } from './tools';
 import { toolsetSpecs, type Toolset } from './toolsets';
 import { createTranscriptActivities } from './transcripts';
-import { createTurnActivities } from './turns';
 import { createWorkspaceActivities } from './workspace';
 
 /** A model call as workflows make it: tools by toolset name, so their schemas stay out of history. */
@@ -32,21 +31,17 @@ export function createActivities(deps: ActivityDeps) {
   const redact = workerRedactor(env);
   const store = new ArtifactStore(paths.artifacts(config.home), redact);
   const model = createModelActivities({ config, store, env, redact });
-  const transcripts = createTranscriptActivities({ store, promptsDir: deps.promptsDir });
-  const tools = createToolActivities({ config, store, env, redact });
-  async function callModel(req: ModelRequest): Promise<ModelCallResult> {
-    const { toolset, ...rest } = req;
-    return model.callModel({ ...rest, tools: [...toolsetSpecs(toolset), ...(req.tools ?? [])] });
-  }
   return withHeartbeats({
     ...createRunActivities({ env, hostTaskQueue: deps.hostTaskQueue }),
     ...createHostActivities(),
-    ...transcripts,
+    ...createTranscriptActivities({ store, promptsDir: deps.promptsDir }),
     ...createWorkspaceActivities({ config, env, redact, store }),
     ...createTidyActivities({ config, store }),
-    ...tools,
-    callModel,
-    ...createTurnActivities({ callModel, runTool: tools.runTool, appendMessages: transcripts.appendMessages }),
+    ...createToolActivities({ config, store, env, redact }),
+    async callModel(req: ModelRequest): Promise<ModelCallResult> {
+      const { toolset, ...rest } = req;
+      return model.callModel({ ...rest, tools: [...toolsetSpecs(toolset), ...(req.tools ?? [])] });
+    },
   });
 }
 

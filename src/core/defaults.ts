@@ -5,7 +5,7 @@
  */
 
 /** How model calls run (RunInput.modelCalls); see src/workflows/activities.ts. */
-export const MODEL_CALL_MODES = ['activity', 'local', 'batched'] as const;
+export const MODEL_CALL_MODES = ['activity', 'local'] as const;
 /** The most tasks one plan (submit_plan) may hold: a planner with more to do plans again. */
 export const MAX_PLAN_TASKS = 100;
 export const MERGE_POLICIES = ['merge-clean', 'tests-pass'] as const;

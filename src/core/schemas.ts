@@ -205,10 +205,7 @@ export const runInputSchema = z
         "How agents' model calls run. 'activity' (default): one Temporal activity per call, heartbeated and shown " +
           "in the Web UI as it runs. 'local': a local activity in the agent's worker, recorded with the next workflow " +
           'task — about a fifth of the Temporal load per agent step, for large fleets; a crashed worker repeats up to ' +
-          'ten seconds of an agent’s calls, and signals to an agent wait up to as long. ' +
-          "'batched': a worker's turns (model call and tools) run up to five at a time in one activity on its host, " +
-          'for the largest fleets: the Web UI shows a batch, not each step; a stop reaches the worker between batches; ' +
-          'a crashed worker repeats its current batch, tools included (planners and the judge call as activities).',
+          'ten seconds of an agent’s calls, and signals to an agent wait up to as long.',
       ),
   })
   .strict();

@@ -83,17 +83,6 @@ export function activitiesFor(limits: { heartbeatTimeoutSeconds?: number }) {
       retry: modelRetry,
     }),
 
-    /**
-     * A worker's turns in batches (RunInput.modelCalls = 'batched', src/activities/turns.ts): up to BATCH_TURNS model
-     * calls and their tools in one activity on the agent's host. Retried as a model call is: a batch fails only for
-     * its first call (later failures end it early), or when its worker dies.
-     */
-    turns: proxyActivities<Activities>({
-      startToCloseTimeout: '4 hours',
-      heartbeatTimeout,
-      retry: modelRetry,
-    }),
-
     /** Tools that change the worktree are not idempotent: one attempt, and the agent sees the error instead. */
     tool: proxyActivities<Activities>({
       startToCloseTimeout: '2 hours',

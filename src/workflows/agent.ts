@@ -12,7 +12,6 @@ import {
   MODEL_ERRORS,
   READ_ONLY_TOOLS,
   type ChatMessage,
-  type ModelCallResult,
   type ResolvedModel,
   type Role,
   type ToolCall,
@@ -22,7 +21,6 @@ import {
 } from '../core/types';
 import { addCallByRole, totalOf } from '../core/usage';
 import type { ModelRequest } from '../activities';
-import type { TurnBatchResult } from '../activities/turns';
 import type { Acts } from './activities';
 import type { ResolvedRun } from './definitions';
 import { initialStuck, stuckWarning, trackTool, type StuckState, type StuckVerdict } from './lib/stuck';
@@ -30,9 +28,6 @@ import { PATCHES } from './patches';
 
 /** Same call in a row, or same failure, this many times: a worker is warned once; twice as many: it is stopped. */
 export const STUCK_REPEATS = 10;
-
-/** The most turns one batch runs (modelCalls 'batched'): as many as a worker takes between checkpoints. */
-export const BATCH_TURNS = 5;
 
 export type { Toolset } from '../activities/toolsets';
 import type { Toolset } from '../activities/toolsets';
@@ -159,15 +154,7 @@ export async function runUntilControl(
     const refusal = refuseCall(a.lease, totalOf(s.usage), a.model, s.contextTokens, Date.now());
     if (refusal) return { kind: 'budget', reason: refusal };
 
-    let reply: ModelCallResult;
-    if (batched(a)) {
-      const batch = await runBatch(a, s, opts);
-      if (!batch) continue; // turns done, none pending: the checks above come first
-      if ('kind' in batch) return batch;
-      reply = batch;
-    } else {
-      reply = await callModelOrCompact(a, s);
-    }
+    const reply = await callModelOrCompact(a, s);
     s.steps++;
     s.usage = addCallByRole(s.usage, a.role, reply.usage);
     s.transcript = reply.transcript;
@@ -212,68 +199,6 @@ export async function runUntilControl(
     if (stuck?.kind === 'stuck') return { kind: 'limit', reason: `stuck: it ${stuck.what}` };
     if (control) return { kind: 'control', call: control };
   }
-}
-
-/** A worker with a workspace, in a run with modelCalls 'batched': its turns run in batches (activities/turns.ts). */
-const batched = (a: AgentSetup) => a.modelCalls === 'batched' && a.role === 'worker' && a.workspace !== null;
-
-/**
- * One batch of turns. Its completed turns are folded into the state (and checkpointed by `afterTurn`); what comes
- * back is the reply it left unanswered (a control call, or no tool: the loop handles it as a single call's reply),
- * the end of the loop (stuck), or null when the loop should go on.
- */
-async function runBatch(
-  a: AgentSetup,
-  s: AgentState,
-  opts: Parameters<typeof runUntilControl>[2],
-): Promise<ModelCallResult | LoopEnd | null> {
-  let r: TurnBatchResult;
-  try {
-    r = await a.acts.turns.runTurns.executeWithOptions(
-      { taskQueue: a.hostQueue, summary: `${a.label}s ${s.steps + 1}+` },
-      [
-        {
-          runId: a.runId,
-          agentId: a.agentId,
-          role: a.role,
-          model: a.model,
-          toolset: a.toolset,
-          control: a.control,
-          workspace: a.workspace!,
-          commandTimeoutMs: a.commandTimeoutMs,
-          ...(a.fixes ? { fixes: a.fixes } : {}),
-          lease: a.lease,
-          state: {
-            transcript: s.transcript,
-            contextTokens: s.contextTokens,
-            steps: s.steps,
-            usage: s.usage,
-            lastTool: s.lastTool,
-            ...(s.stuck ? { stuck: s.stuck } : {}),
-          },
-          maxTurns: BATCH_TURNS,
-          maxSteps: opts.maxSteps,
-          stuckRepeats: STUCK_REPEATS,
-          compactAt: COMPACT_AT,
-        },
-      ],
-    );
-  } catch (err) {
-    if (isContextLength(err)) {
-      await compact(a, s); // never silently drop the task: compaction keeps it verbatim
-      return null;
-    }
-    throw err;
-  }
-  Object.assign(s, r.state);
-  if (r.turns) {
-    s.emptyReplies = 0;
-    opts.onStep?.();
-  }
-  if (r.stuck?.kind === 'warn') await say(a, s, [{ role: 'user', content: stuckWarning(r.stuck.what) }]);
-  if (r.turns) await opts.afterTurn?.(false);
-  if (r.stuck?.kind === 'stuck') return { kind: 'limit', reason: `stuck: it ${r.stuck.what}` };
-  return r.pending;
 }
 
 /** Answers a control call (acknowledgement or validation errors) so the transcript stays well-formed. */
@@ -402,18 +327,17 @@ async function callModelOrCompact(a: AgentSetup, s: AgentState) {
   try {
     return await request();
   } catch (err) {
-    if (isContextLength(err)) {
+    if (
+      err instanceof ActivityFailure &&
+      err.cause instanceof ApplicationFailure &&
+      err.cause.type === MODEL_ERRORS.contextLength
+    ) {
       await compact(a, s); // never silently drop the task: compaction keeps it verbatim
       return await request();
     }
     throw err;
   }
 }
-
-const isContextLength = (err: unknown) =>
-  err instanceof ActivityFailure &&
-  err.cause instanceof ApplicationFailure &&
-  err.cause.type === MODEL_ERRORS.contextLength;
 
 /** Replaces the conversation with: system prompt + the task, verbatim + a summary of the work so far. */
 async function compact(a: AgentSetup, s: AgentState): Promise<void> {

@@ -60,7 +60,7 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
   }
 
   async function run(
-    modelCalls?: 'activity' | 'local' | 'batched',
+    modelCalls?: 'activity' | 'local',
     limits: Record<string, number> = {},
   ): Promise<{ runId: string; result: RunResult }> {
     const repo = createSampleRepo(fs.mkdtempSync(path.join(os.tmpdir(), 'longrun-placement-')));
@@ -127,31 +127,5 @@ describe('agent placement: host queues, local activities, eager dispatch', () =>
     expect(p.get(runId)!.activities).toContain('callModel');
     // Local-activity markers must replay too (replay.test.ts).
     await saveHistories(env, runId, 'local-model-calls', 8);
-  });
-
-  it("modelCalls 'batched': the same outcome, each worker's turns in a few runTurns activities", async () => {
-    const { runId, result } = await run('batched');
-    expect(result.status).toBe('done');
-    expect(result.tasks).toEqual({ merged: 7, failed: 0, abandoned: 0, notAttempted: 0 });
-
-    const p = await placement(runId);
-    const agents = [...p.entries()].filter(([id]) => /\/(planner|s\d+|t\d+)$/.test(id));
-    const workers = agents.filter(([id]) => /\/t\d+$/.test(id)).map(([, a]) => a);
-    expect(workers.length).toBe(7);
-    const batches = workers.reduce((n, w) => n + w.activities.filter((t) => t === 'runTurns').length, 0);
-    const turns = result.usage.worker!.calls;
-    for (const w of workers) {
-      expect(w.queue.startsWith(hostQueue())).toBe(true);
-      expect(w.activities).toContain('runTurns');
-      // Every model call of a worker ran in a batch; its tools too, except those of the turn that called finish.
-      expect(w.activities).not.toContain('callModel');
-      expect(w.local).not.toContain('callModel');
-      expect(w.local).not.toContain('runTool');
-    }
-    // Fewer activities than turns: the scenario's workers take 3-6 turns each, so batches hold several.
-    expect(batches).toBeLessThan(turns);
-    // Planners and the judge call their model as activities, as by default.
-    for (const [id, a] of agents) if (!/\/t\d+$/.test(id)) expect(a.activities).toContain('callModel');
-    expect(p.get(runId)!.activities).toContain('callModel');
   });
 });

@@ -2,7 +2,7 @@
  * `longrun run` — check a run's input locally, start `autonomousRun`, and watch it.
  *
  *   longrun run --repo PATH|URL --goal TEXT [--input-file run.json] [--base REF] [--test-cmd CMD] [--setup CMD]
- *               [--model ROLE=provider:model …] [--guidance TEXT] [--model-calls activity|local|batched]
+ *               [--model ROLE=provider:model …] [--guidance TEXT] [--model-calls activity|local]
  *               [--merge-policy merge-clean|tests-pass]
  *               [--max-agents N] [--max-depth N] [--max-tasks-per-planner N] [--max-cycles N] [--max-cost-usd X|none] …
  *               [--id ID] [--detach] [--json] [--no-key-check]
@@ -76,7 +76,7 @@ export function registerRunCommand(program: Command): void {
     .option('--guidance <text>', 'standing instructions for every planner and worker')
     .option(
       '--model-calls <mode>',
-      "'activity' (default: one Temporal activity per model call), 'local' (local activities: less Temporal load for large fleets) or 'batched' (a worker's turns up to five at a time in one activity: the least)",
+      "'activity' (default: one Temporal activity per model call) or 'local' (local activities: less Temporal load for large fleets)",
     )
     .option(
       '--merge-policy <policy>',
