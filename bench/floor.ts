@@ -2,8 +2,9 @@
  * Bench: the floor. What Temporal itself (server and TypeScript SDK) costs per agent turn on this box, with none of
  * longrun's code: N "agents" as child workflows of one parent, each waiting out 10 model turns with the scaling
  * bench's latency (the same deciles, realistic by default), each turn one activity that only sleeps — or one local
- * activity, or all of an agent's turns in one activity that heartbeats after each (`batch`). It answers how far longrun's own per-turn cost (bench/scaling.ts) is above what any Temporal agent loop of
- * this shape pays, and what the ≤ 10 ms of machine CPU per turn that #17 asks for leaves to longrun.
+ * activity, or all of an agent's turns in one activity that heartbeats after each (`batch`). It answers how far
+ * longrun's own per-turn cost (bench/scaling.ts) is above what any Temporal agent loop of this shape pays, and what
+ * the ≤ 10 ms of machine CPU per turn that #17 asks for leaves to longrun.
  *
  *   parallel efficiency = Σ wait time ÷ (N × wall), wall = first turn's start → last turn's end (as in scaling.ts)
  *
@@ -25,7 +26,7 @@ import { cpuMeter, cpuPerTurn } from './lib/cpu-meter';
 import { decileLatencies, modelLatency, shuffled } from './lib/latency';
 import { commandFor, machineInfo, progress, round, runAsScript, writeReport, type BenchReport } from './lib/report';
 import { efficiencyOf } from './scaling';
-import type { FloorMode, Turn } from './floor/workflows';
+import { FLOOR_MODES, type FloorMode, type Turn } from './floor/workflows';
 
 const TURNS = 10;
 
@@ -33,7 +34,7 @@ export async function run(): Promise<BenchReport> {
   const ns = (process.env.FLOOR_N ?? '128,500,1000').split(',').map(Number);
   const modes = (process.env.FLOOR_MODES ?? 'activity,local').split(',') as FloorMode[];
   for (const m of modes)
-    if (m !== 'activity' && m !== 'local' && m !== 'batch') throw new Error(`FLOOR_MODES: unknown mode ${m}`);
+    if (!FLOOR_MODES.includes(m)) throw new Error(`FLOOR_MODES: unknown mode ${m}; use ${FLOOR_MODES.join(', ')}`);
   const wftTimeoutS = process.env.FLOOR_WFT_TIMEOUT_S ? Number(process.env.FLOOR_WFT_TIMEOUT_S) : undefined;
   // Children per parent: 64 as in longrun's scaling layout (a planner gives its sub-planners the rest); 0 = flat.
   const fanout = Number(process.env.FLOOR_FANOUT ?? 64);

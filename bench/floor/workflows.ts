@@ -10,7 +10,8 @@ import type * as activities from './activities';
  * activity: one activity per turn; local: one local activity per turn; batch: all of an agent's turns in one activity
  * that heartbeats after each (what an agent costs if its turns never reach the server one by one).
  */
-export type FloorMode = 'activity' | 'local' | 'batch';
+export const FLOOR_MODES = ['activity', 'local', 'batch'] as const;
+export type FloorMode = (typeof FLOOR_MODES)[number];
 
 export interface Turn {
   start: number;
